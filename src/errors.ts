@@ -1,0 +1,73 @@
+/**
+ * One vocabulary of user-visible failures.
+ *
+ * Every expected failure is a JumpgateError with a stable `code` (scripts may match on it), a
+ * message that tells the user what to do, and an exit code. The CLI prints `jumpgate: CODE: message`
+ * and exits with `exitCode`; it never prints a stack trace for these.
+ */
+
+/** Exit codes. 255 mirrors OpenSSH's "ssh failed" status so wrappers that test for it keep working. */
+export const EXIT = {
+  ok: 0,
+  /** Bad command line (commander's own usage errors use this too). */
+  usage: 2,
+  /** Anything ssh itself would report with 255: config, connection, authentication, host keys. */
+  ssh: 255,
+} as const;
+
+/** The stable codes. Adding one is fine; renaming one breaks users' scripts. */
+export const ERROR_CODES = {
+  JG_USAGE: EXIT.usage,
+  JG_CONFIG_SYNTAX: EXIT.ssh,
+  JG_CONFIG_UNKNOWN_KEYWORD: EXIT.ssh,
+  JG_CONFIG_BAD_VALUE: EXIT.ssh,
+  JG_CONFIG_INCLUDE: EXIT.ssh,
+  JG_CONFIG_MATCH: EXIT.ssh,
+  JG_CONFIG_FILE: EXIT.ssh,
+  JG_CONFIG_TOKEN: EXIT.ssh,
+  JG_FORWARD_SPEC: EXIT.ssh,
+  JG_DESTINATION: EXIT.ssh,
+  JG_JUMP_LOOP: EXIT.ssh,
+  JG_INTERNAL: 1,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface JumpgateErrorOptions {
+  cause?: unknown;
+  /** Overrides the exit code the code normally maps to. */
+  exitCode?: number;
+}
+
+export class JumpgateError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, message: string, options: JumpgateErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "JumpgateError";
+    this.code = code;
+    this.exitCode = options.exitCode ?? ERROR_CODES[code];
+  }
+}
+
+/** Where in a config file something went wrong; OpenSSH says `file line N`. */
+export interface ConfigLocation {
+  file: string;
+  line: number;
+}
+
+/** A config problem always names the file and line, like OpenSSH's "file line N: ..." messages. */
+export class ConfigError extends JumpgateError {
+  readonly location: ConfigLocation | undefined;
+
+  constructor(code: ErrorCode, message: string, location?: ConfigLocation, options: JumpgateErrorOptions = {}) {
+    super(code, location ? `${location.file} line ${location.line}: ${message}` : message, options);
+    this.name = "ConfigError";
+    this.location = location;
+  }
+}
+
+export function isJumpgateError(value: unknown): value is JumpgateError {
+  return value instanceof JumpgateError;
+}
