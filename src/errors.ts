@@ -61,7 +61,12 @@ export interface ConfigLocation {
 export class ConfigError extends JumpgateError {
   readonly location: ConfigLocation | undefined;
 
-  constructor(code: ErrorCode, message: string, location?: ConfigLocation, options: JumpgateErrorOptions = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    location?: ConfigLocation,
+    options: JumpgateErrorOptions = {},
+  ) {
     super(code, location ? `${location.file} line ${location.line}: ${message}` : message, options);
     this.name = "ConfigError";
     this.location = location;

@@ -1,0 +1,67 @@
+/**
+ * A getopt(3)-style reader for ssh's short options, so that `jumpgate config` (and later
+ * `jumpgate ssh`) take ssh's arguments in ssh's order: `-p22`, `-oPort=22`, clustered flags
+ * like `-Aa`, options before and after the destination, and `--` to end options.
+ */
+import { JumpgateError } from "../errors.js";
+
+export interface ShortOptionSpec {
+  /** Letters that take a value, e.g. "FlpJoLRDi". */
+  withValue: string;
+  /** Letters that are plain flags, e.g. "Aa". */
+  flags: string;
+  /** Long options (without the leading dashes) that are plain flags, e.g. ["json", "route"]. */
+  longFlags: readonly string[];
+}
+
+export interface ParsedArg {
+  /** The option letter or long name; "" for an operand (the destination and what follows). */
+  name: string;
+  value: string;
+}
+
+export function parseShortOptions(argv: readonly string[], spec: ShortOptionSpec): ParsedArg[] {
+  const out: ParsedArg[] = [];
+  let operandsOnly = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (operandsOnly || arg === "-" || !arg.startsWith("-")) {
+      out.push({ name: "", value: arg });
+      continue;
+    }
+    if (arg === "--") {
+      operandsOnly = true;
+      continue;
+    }
+    if (arg.startsWith("--")) {
+      const name = arg.slice(2);
+      if (!spec.longFlags.includes(name)) throw usage(`unknown option '${arg}'`);
+      out.push({ name, value: "" });
+      continue;
+    }
+    for (let j = 1; j < arg.length; j++) {
+      const letter = arg[j] as string;
+      if (spec.withValue.includes(letter)) {
+        let value = arg.slice(j + 1);
+        if (value === "") {
+          const next = argv[i + 1];
+          if (next === undefined) throw usage(`option -${letter} requires an argument`);
+          value = next;
+          i++;
+        }
+        out.push({ name: letter, value });
+        break;
+      }
+      if (spec.flags.includes(letter)) {
+        out.push({ name: letter, value: "" });
+        continue;
+      }
+      throw usage(`unknown option -- ${letter}`);
+    }
+  }
+  return out;
+}
+
+function usage(message: string): JumpgateError {
+  return new JumpgateError("JG_USAGE", `${message}. Run with --help for usage.`);
+}

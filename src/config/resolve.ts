@@ -1,0 +1,445 @@
+/**
+ * resolve(): what `ssh` computes before it connects (ssh.c main()): command-line options first,
+ * then the user's config, then the system config; HostName substitution; the optional final pass;
+ * defaults; and token expansion in the keywords that take tokens. The result prints as `ssh -G`
+ * does (dump.ts) and carries the route: every hop, each resolved as its own destination.
+ */
+import { isIP } from "node:net";
+import { ConfigError, JumpgateError } from "../errors.js";
+import { parseJump, parseSshUri } from "./destination.js";
+import { type ConfigEnvironment, nodeEnvironment } from "./environment.js";
+import { type Forward, PORT_STREAMLOCAL, parseForward } from "./forward.js";
+import { applyJump } from "./handlers.js";
+import { connectionHash } from "./match.js";
+import {
+  addIdentityFile,
+  fillCanonicalizationDefaults,
+  fillDefaults,
+  initialOptions,
+  type Options,
+} from "./options.js";
+import { processLine, type ReadContext, type ReadFlags, readConfigFile } from "./reader.js";
+import { expandTilde, expandTokens, type TokenMap } from "./tokens.js";
+import { a2port } from "./values.js";
+
+/** One command-line argument that shapes the config, in the order it was given (order matters, as with ssh). */
+export type CliItem =
+  | { kind: "option"; value: string } // -o Keyword=value
+  | { kind: "user"; value: string } // -l
+  | { kind: "port"; value: string } // -p
+  | { kind: "jump"; value: string } // -J
+  | { kind: "local"; value: string } // -L
+  | { kind: "remote"; value: string } // -R
+  | { kind: "dynamic"; value: string } // -D
+  | { kind: "identity"; value: string } // -i
+  | { kind: "forwardAgent"; value: boolean } // -A / -a
+  | { kind: "destination"; value: string };
+
+export interface ResolveRequest {
+  /** Items in command-line order; exactly one destination. */
+  items: CliItem[];
+  /** -F: replaces both the user and the system file; "none" reads no file. */
+  configFile?: string;
+  /** Override the system config path (tests). */
+  systemConfigFile?: string;
+  env?: ConfigEnvironment;
+}
+
+export type HopTransport = "tcp" | "proxycommand" | "jump";
+
+export interface RouteHop {
+  /** The name the hop was asked for (Host pattern matching uses it). */
+  name: string;
+  user: string;
+  hostname: string;
+  port: number;
+  transport: HopTransport;
+  proxyCommand?: string;
+}
+
+export interface ResolvedHost {
+  /** The destination as given (host part). */
+  hostArg: string;
+  /** Final host name after HostName and canonicalisation (what `ssh -G` prints as hostname). */
+  hostname: string;
+  options: Options;
+  /** The hops in order, ending with the destination itself. */
+  route: RouteHop[];
+}
+
+interface ParsedCli {
+  options: Options;
+  host: string;
+}
+
+const SYSTEM_CONFIG = "/etc/ssh/ssh_config";
+
+export function resolve(request: ResolveRequest): ResolvedHost {
+  return resolveWithVisited(request, new Set());
+}
+
+function resolveWithVisited(request: ResolveRequest, visited: Set<string>): ResolvedHost {
+  const env = request.env ?? nodeEnvironment();
+  const { options, host: hostArg } = applyCommandLine(request.items, env);
+  options.hostArg = hostArg;
+  let host = hostArg;
+
+  const ctx: ReadContext = { options, env, host, originalHost: hostArg, wantFinalPass: false };
+  readAllConfigs(request, ctx, false);
+  let wantFinalPass = ctx.wantFinalPass;
+  fillCanonicalizationDefaults(options);
+
+  if (options.hostname !== null) {
+    const expanded = expandTokens(options.hostname, { h: host }, null);
+    if (!expanded.ok) {
+      throw new ConfigError(
+        "JG_CONFIG_TOKEN",
+        `HostName: ${expanded.reason} (HostName accepts %h and %%).`,
+        options.origins.hostname,
+      );
+    }
+    host = expanded.value;
+    options.hostname = host;
+  }
+  const wasAddress = isAddressLike(host);
+  if (!wasAddress) host = host.toLowerCase();
+  else host = canonicalAddress(host);
+  // jumpgate never performs DNS canonicalisation (see docs/differences.md); CanonicalizeHostname
+  // still triggers the final pass exactly as in OpenSSH.
+  if (options.canonicalizeHostname !== 0 && !wantFinalPass) wantFinalPass = true;
+  if (wantFinalPass) {
+    options.hostname = host;
+    const finalCtx: ReadContext = { options, env, host, originalHost: hostArg, wantFinalPass: false };
+    readAllConfigs(request, finalCtx, true);
+  }
+
+  const failedList = fillDefaults(options);
+  if (failedList !== null) {
+    throw new ConfigError(
+      "JG_CONFIG_BAD_VALUE",
+      `${failedList}: the algorithm list matches no supported algorithm.`,
+    );
+  }
+  options.user ??= env.userName;
+
+  if (options.jumpHost !== null) {
+    const port = options.port <= 0 ? 22 : options.port;
+    const jumpPort = options.jumpPort <= 0 ? 22 : options.jumpPort;
+    const jumpUser = options.jumpUser ?? options.user;
+    if (options.jumpHost === host && port === jumpPort && options.user === jumpUser) {
+      throw new JumpgateError(
+        "JG_JUMP_LOOP",
+        `jumphost loop via ${options.jumpHost}: a host cannot be its own jump host.`,
+      );
+    }
+  }
+  if (options.port === 0) options.port = 22;
+  if (options.hostKeyAlias !== null) options.hostKeyAlias = options.hostKeyAlias.toLowerCase();
+  checkConsistency(options);
+  expandConnectionTokens(options, host, env);
+
+  const route = buildRoute(request, options, host, env, visited);
+  return { hostArg, hostname: host, options, route };
+}
+
+function readAllConfigs(request: ResolveRequest, ctx: ReadContext, finalPass: boolean): void {
+  const base: ReadFlags = { userConfig: true, checkPermissions: false, finalPass, neverMatch: false };
+  if (request.configFile !== undefined) {
+    if (request.configFile.toLowerCase() === "none") return;
+    if (!readConfigFile(request.configFile, ctx, base)) {
+      throw new ConfigError(
+        "JG_CONFIG_FILE",
+        `Can't open user config file ${request.configFile}: No such file or directory. Check the -F path.`,
+      );
+    }
+    return;
+  }
+  readConfigFile(`${ctx.env.ownHome.replace(/\/$/, "")}/.ssh/config`, ctx, {
+    ...base,
+    checkPermissions: true,
+  });
+  readConfigFile(request.systemConfigFile ?? SYSTEM_CONFIG, ctx, { ...base, userConfig: false });
+}
+
+function applyCommandLine(items: CliItem[], env: ConfigEnvironment): ParsedCli {
+  const options = initialOptions();
+  let host: string | null = null;
+  const expandEnv = (s: string) => {
+    const r = expandTokens(s, null, env.env);
+    return r.ok ? r.value : null;
+  };
+  const bad = (message: string): never => {
+    throw new JumpgateError("JG_USAGE", message, { exitCode: 255 });
+  };
+  for (const item of items) {
+    switch (item.kind) {
+      case "option": {
+        const ctx: ReadContext = {
+          options,
+          env,
+          host: host ?? "",
+          originalHost: host ?? "",
+          wantFinalPass: false,
+        };
+        const flags: ReadFlags = {
+          userConfig: true,
+          checkPermissions: false,
+          finalPass: false,
+          neverMatch: false,
+        };
+        processLine(item.value, { file: "command-line", line: 0 }, ctx, flags, null, 0);
+        break;
+      }
+      case "user":
+        options.user ??= item.value;
+        break;
+      case "port":
+        if (options.port === -1) {
+          const port = a2port(item.value);
+          if (port <= 0) bad(`Bad port '${item.value}': use a number from 1 to 65535.`);
+          options.port = port;
+        }
+        break;
+      case "jump": {
+        if (options.jumpHost !== null)
+          bad("Only a single -J option is permitted (use commas to separate multiple jump hops).");
+        if (options.proxyCommand !== null) bad("Cannot specify -J with ProxyCommand.");
+        const parsed = parseJump(item.value);
+        if (parsed === null) bad(`Invalid -J argument '${item.value}': use [user@]host[:port][,...].`);
+        applyJump(options, parsed!);
+        options.proxyCommand = "none";
+        break;
+      }
+      case "local":
+      case "remote":
+      case "dynamic":
+        addCliForward(options, item.kind, item.value, expandEnv);
+        break;
+      case "identity": {
+        const path = expandTilde(item.value, env) ?? item.value;
+        addIdentityFile(options, path, true);
+        break;
+      }
+      case "forwardAgent":
+        options.forwardAgent = item.value ? 1 : 0;
+        break;
+      case "destination": {
+        if (host !== null) bad(`Only one destination is allowed; got '${host}' and '${item.value}'.`);
+        host = parseDestination(item.value, options);
+        break;
+      }
+    }
+  }
+  if (host === null) bad("No destination given: name a host, user@host or ssh://user@host:port.");
+  return { options, host: host! };
+}
+
+function addCliForward(
+  options: Options,
+  kind: "local" | "remote" | "dynamic",
+  spec: string,
+  expandEnv: (s: string) => string | null,
+): void {
+  let fwd: Forward | null;
+  if (kind === "local") fwd = parseForward(spec, false, false, expandEnv);
+  else if (kind === "remote")
+    fwd = parseForward(spec, false, true, expandEnv) ?? parseForward(spec, true, true, expandEnv);
+  else fwd = parseForward(spec, true, false, expandEnv);
+  if (fwd === null) {
+    const name = kind === "local" ? "local" : kind === "remote" ? "remote" : "dynamic";
+    throw new JumpgateError(
+      "JG_FORWARD_SPEC",
+      `Bad ${name} forwarding specification '${spec}'. Use ${kind === "dynamic" ? "[bind_address:]port" : "[bind_address:]port:host:hostport"}.`,
+      { exitCode: 255 },
+    );
+  }
+  const list = kind === "remote" ? options.remoteForwards : options.localForwards;
+  if (!list.some((f) => JSON.stringify(f) === JSON.stringify(fwd))) list.push(fwd);
+}
+
+/** ssh's destination forms: ssh://[user@]host[:port], [user@]host. */
+function parseDestination(text: string, options: Options): string {
+  const uri = parseSshUri(text);
+  if (uri === null) {
+    throw new JumpgateError(
+      "JG_DESTINATION",
+      `Invalid destination '${text}': use ssh://[user@]host[:port] without a path.`,
+      {
+        exitCode: 255,
+      },
+    );
+  }
+  if (uri !== "not-uri") {
+    if (uri.user !== null) options.user ??= uri.user;
+    if (options.port === -1 && uri.port !== -1) options.port = uri.port;
+    return uri.host;
+  }
+  const at = text.lastIndexOf("@");
+  if (at === 0)
+    throw new JumpgateError(
+      "JG_DESTINATION",
+      `Invalid destination '${text}': the user before '@' is empty.`,
+      { exitCode: 255 },
+    );
+  if (at > 0) {
+    options.user ??= text.slice(0, at);
+    return text.slice(at + 1);
+  }
+  if (text === "") throw new JumpgateError("JG_DESTINATION", "The destination is empty.", { exitCode: 255 });
+  return text;
+}
+
+/** is_addr_fast(): only an address can contain ':' or '%' or consist of digits and dots. */
+function isAddressLike(host: string): boolean {
+  return host.includes("%") || host.includes(":") || /^[0-9.]*$/.test(host) || isIP(host) !== 0;
+}
+
+/** getnameinfo(NI_NUMERICHOST) of a numeric address: 127.1 -> 127.0.0.1, FE80::1 -> fe80::1. */
+function canonicalAddress(host: string): string {
+  if (host.includes("%")) return host;
+  try {
+    if (host.includes(":")) {
+      if (isIP(host) !== 6) return host;
+      return new URL(`http://[${host}]/`).hostname.slice(1, -1);
+    }
+    if (!/^[0-9.]+$/.test(host) || host === "") return host;
+    const normal = new URL(`http://${host}/`).hostname;
+    return isIP(normal) === 4 ? normal : host;
+  } catch {
+    return host;
+  }
+}
+
+const LOG_ORDER = ["QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG", "DEBUG2", "DEBUG3"];
+
+/** The checks ssh.c makes after defaults, before it would connect. */
+function checkConsistency(o: Options): void {
+  if (o.proxyCommand === "-" && o.proxyUseFdpass) {
+    throw new ConfigError("JG_CONFIG_BAD_VALUE", "ProxyCommand=- and ProxyUseFDPass are incompatible.");
+  }
+  if (o.updateHostkeys === 2) {
+    // UpdateHostKeys=ask needs an interactive session; ssh quietly turns it off otherwise.
+    if (o.controlPersist && o.controlPath !== null) o.updateHostkeys = 0;
+    else if (o.remoteCommand !== null || o.requestTty === 0) o.updateHostkeys = 0;
+    else if (LOG_ORDER.indexOf(o.logLevel ?? "INFO") < LOG_ORDER.indexOf("INFO")) o.updateHostkeys = 0;
+  }
+  if (o.connectionAttempts <= 0) {
+    throw new ConfigError("JG_CONFIG_BAD_VALUE", "Invalid number of ConnectionAttempts: use 1 or more.");
+  }
+  if (o.forkAfterAuthentication && o.remoteCommand === null && o.sessionType !== 0) {
+    throw new ConfigError(
+      "JG_CONFIG_BAD_VALUE",
+      "Cannot fork into background without a command to execute (ForkAfterAuthentication needs RemoteCommand or SessionType none).",
+    );
+  }
+}
+
+/** The tokens most keywords accept (DEFAULT_CLIENT_PERCENT_EXPAND_ARGS). */
+export function connectionTokens(o: Options, host: string, env: ConfigEnvironment): TokenMap {
+  const port = String(o.port);
+  const user = o.user ?? env.userName;
+  return {
+    C: connectionHash(env.localHostname, host, port, user),
+    L: env.localHostname.split(".")[0] as string,
+    i: String(env.uid),
+    k: o.hostKeyAlias ?? o.hostArg ?? host,
+    l: env.localHostname,
+    n: o.hostArg ?? host,
+    p: port,
+    d: env.ownHome,
+    h: host,
+    r: user,
+    u: env.userName,
+  };
+}
+
+function expandConnectionTokens(o: Options, host: string, env: ConfigEnvironment): void {
+  const tokens = connectionTokens(o, host, env);
+  const expand = (
+    value: string,
+    keyword: string,
+    key: string,
+    withEnv: boolean,
+    withTilde: boolean,
+  ): string => {
+    const tilded = withTilde ? expandTilde(value, env) : value;
+    if (tilded === null)
+      throw new ConfigError("JG_CONFIG_TOKEN", `${keyword}: unknown user in '${value}'.`, o.origins[key]);
+    const r = expandTokens(tilded, tokens, withEnv ? env.env : null);
+    if (!r.ok)
+      throw new ConfigError("JG_CONFIG_TOKEN", `${keyword}: ${r.reason} in '${value}'.`, o.origins[key]);
+    return r.value;
+  };
+  if (o.remoteCommand !== null)
+    o.remoteCommand = expand(o.remoteCommand, "RemoteCommand", "remoteCommand", false, false);
+  if (o.controlPath !== null) o.controlPath = expand(o.controlPath, "ControlPath", "controlPath", true, true);
+  if (o.identityAgent !== null)
+    o.identityAgent = expand(o.identityAgent, "IdentityAgent", "identityAgent", true, true);
+  if (o.forwardAgentSockPath !== null) {
+    o.forwardAgentSockPath = expand(
+      o.forwardAgentSockPath,
+      "ForwardAgent",
+      "forwardAgentSockPath",
+      true,
+      true,
+    );
+  }
+  for (const [key, name] of [
+    ["systemHostfiles", "GlobalKnownHostsFile"],
+    ["userHostfiles", "UserKnownHostsFile"],
+  ] as const) {
+    const list = o[key];
+    if (list.length > 0 && list[0]?.toLowerCase() === "none") {
+      if (list.length > 1)
+        throw new ConfigError("JG_CONFIG_BAD_VALUE", `Invalid ${name}: "none" appears with other entries.`);
+      o[key] = [];
+    }
+  }
+  o.userHostfiles = o.userHostfiles.map((f) => expand(f, "UserKnownHostsFile", "userHostfiles", true, true));
+  for (const fwd of [...o.localForwards, ...o.remoteForwards]) {
+    if (fwd.listenPath !== null)
+      fwd.listenPath = expand(fwd.listenPath, "forward path", "forward", false, false);
+    if (fwd.connectPath !== null)
+      fwd.connectPath = expand(fwd.connectPath, "forward path", "forward", false, false);
+  }
+  void PORT_STREAMLOCAL;
+}
+
+/**
+ * The route: each jump hop is resolved through the config as its own destination, as OpenSSH's
+ * ProxyJump does by running `ssh [-l user] [-p port] [-J earlier-hops] [-F file] hop -W host:port`.
+ */
+function buildRoute(
+  request: ResolveRequest,
+  o: Options,
+  host: string,
+  env: ConfigEnvironment,
+  visited: Set<string>,
+): RouteHop[] {
+  const self: RouteHop = {
+    name: o.hostArg ?? host,
+    user: o.user ?? env.userName,
+    hostname: host,
+    port: o.port,
+    transport: "tcp",
+  };
+  const key = `${self.user}@${self.hostname}:${self.port}`;
+  if (visited.has(key)) {
+    throw new JumpgateError(
+      "JG_JUMP_LOOP",
+      `jump loop: ${key} is reached through itself. Check the ProxyJump lines for ${o.hostArg}.`,
+    );
+  }
+  if (o.jumpHost !== null) {
+    const items: CliItem[] = [];
+    if (o.jumpUser !== null) items.push({ kind: "user", value: o.jumpUser });
+    if (o.jumpPort > 0) items.push({ kind: "port", value: String(o.jumpPort) });
+    if (o.jumpExtra !== null) items.push({ kind: "jump", value: o.jumpExtra });
+    items.push({ kind: "destination", value: o.jumpHost });
+    const nextVisited = new Set(visited).add(key);
+    const previous = resolveWithVisited({ ...request, items, env }, nextVisited);
+    return [...previous.route, { ...self, transport: "jump" }];
+  }
+  if (o.proxyCommand !== null) return [{ ...self, transport: "proxycommand", proxyCommand: o.proxyCommand }];
+  return [self];
+}
