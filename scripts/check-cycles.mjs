@@ -53,7 +53,9 @@ for (const file of files) {
       const allowed = ALLOWED[from] ?? [];
       // The dashboard may import types from anywhere in connection (events, stats).
       if (!allowed.includes("*") && !allowed.includes(to) && !(typeOnly && from === "dashboard")) {
-        problems.push(`layering: ${relative(root, file)} imports ${relative(root, target)} (${from} may not import ${to})`);
+        problems.push(
+          `layering: ${relative(root, file)} imports ${relative(root, target)} (${from} may not import ${to})`,
+        );
       }
     }
     if (!typeOnly) deps.push(target);
@@ -70,7 +72,10 @@ function visit(node) {
   for (const dep of graph.get(node) ?? []) {
     if (!graph.has(dep)) continue;
     if (state.get(dep) === "active") {
-      const cycle = stack.slice(stack.indexOf(dep)).concat(dep).map((f) => relative(root, f));
+      const cycle = stack
+        .slice(stack.indexOf(dep))
+        .concat(dep)
+        .map((f) => relative(root, f));
       problems.push(`cycle: ${cycle.join(" -> ")}`);
     } else if (!state.has(dep)) visit(dep);
   }

@@ -292,31 +292,59 @@ class LineHandler {
 
   apply(opcode: Opcode): void {
     const flagKey = FLAG_KEYS[opcode];
-    if (flagKey) return this.multistate(flagKey, FLAG);
+    if (flagKey) {
+      this.multistate(flagKey, FLAG);
+      return;
+    }
     const multi = MULTISTATE_KEYS[opcode];
-    if (multi) return this.multistate(multi[0], multi[1]);
+    if (multi) {
+      this.multistate(multi[0], multi[1]);
+      return;
+    }
     const stringKey = STRING_KEYS[opcode];
-    if (stringKey) return this.setString(stringKey, this.requireArg());
+    if (stringKey) {
+      this.setString(stringKey, this.requireArg());
+      return;
+    }
     const timeKey = TIME_KEYS[opcode];
-    if (timeKey) return this.time(timeKey);
+    if (timeKey) {
+      this.time(timeKey);
+      return;
+    }
     const intKey = INT_KEYS[opcode];
-    if (intKey) return this.integer(intKey);
+    if (intKey) {
+      this.integer(intKey);
+      return;
+    }
     const commandKey = COMMAND_KEYS[opcode];
-    if (commandKey) return this.command(opcode, commandKey);
+    if (commandKey) {
+      this.command(opcode, commandKey);
+      return;
+    }
     const algo = ALGORITHM_KEYS[opcode];
-    if (algo) return this.algorithms(...algo);
+    if (algo) {
+      this.algorithms(...algo);
+      return;
+    }
     const listKey = LIST_KEYS[opcode];
-    if (listKey) return this.pathList(listKey);
+    if (listKey) {
+      this.pathList(listKey);
+      return;
+    }
     switch (opcode) {
       case "ignore":
-        return this.consumeAll();
+        this.consumeAll();
+        return;
       case "deprecated":
-        return this.consumeAll();
+        this.consumeAll();
+        return;
       case "unsupported":
         // OpenSSH prints an error for these and still accepts the file.
-        return this.consumeAll();
+        this.consumeAll();
+        return;
       case "forwardagent":
-        return this.forwardAgent();
+        this.forwardAgent();
+        return;
       case "identityfile": {
         const path = this.requireArg();
         if (this.line.active) addIdentityFile(this.o, path, this.line.flags.userConfig);
@@ -331,12 +359,15 @@ class LineHandler {
         const text = this.requireArg();
         const port = a2port(text);
         if (port <= 0) this.fail("JG_CONFIG_BAD_VALUE", `Bad port '${text}': use a number from 1 to 65535.`);
-        return this.setInt("port", port);
+        this.setInt("port", port);
+        return;
       }
       case "rekeylimit":
-        return this.rekeyLimit();
+        this.rekeyLimit();
+        return;
       case "proxyjump":
-        return this.proxyJump();
+        this.proxyJump();
+        return;
       case "loglevel": {
         const text = this.arg();
         const level = text?.toUpperCase();
@@ -362,21 +393,28 @@ class LineHandler {
         return;
       }
       case "logverbose":
-        return this.pathList("logVerbose");
+        this.pathList("logVerbose");
+        return;
       case "localforward":
       case "remoteforward":
       case "dynamicforward":
-        return this.forward(opcode);
+        this.forward(opcode);
+        return;
       case "permitremoteopen":
-        return this.permitRemoteOpen();
+        this.permitRemoteOpen();
+        return;
       case "escapechar":
-        return this.escapeChar();
+        this.escapeChar();
+        return;
       case "sendenv":
-        return this.sendEnv();
+        this.sendEnv();
+        return;
       case "setenv":
-        return this.setEnv();
+        this.setEnv();
+        return;
       case "controlpersist":
-        return this.controlPersist();
+        this.controlPersist();
+        return;
       case "tunneldevice": {
         const text = this.requireArg();
         const tun = a2tun(text);
@@ -388,11 +426,14 @@ class LineHandler {
         return;
       }
       case "ipqos":
-        return this.ipqos();
+        this.ipqos();
+        return;
       case "canonicaldomains":
-        return this.canonicalDomains();
+        this.canonicalDomains();
+        return;
       case "canonicalizepermittedcnames":
-        return this.permittedCnames();
+        this.permittedCnames();
+        return;
       case "streamlocalbindmask": {
         const text = this.arg();
         if (text === undefined || text === "")
@@ -410,12 +451,15 @@ class LineHandler {
         const value = FP_HASH[text.toLowerCase() as keyof typeof FP_HASH];
         if (value === undefined)
           this.fail("JG_CONFIG_BAD_VALUE", `Invalid hash algorithm "${text}" (use sha256 or md5).`);
-        return this.setInt("fingerprintHash", value);
+        this.setInt("fingerprintHash", value);
+        return;
       }
       case "addkeystoagent":
-        return this.addKeysToAgent();
+        this.addKeysToAgent();
+        return;
       case "identityagent":
-        return this.agentPath("identityAgent", this.requireArg());
+        this.agentPath("identityAgent", this.requireArg());
+        return;
       default:
         throw new ConfigError("JG_INTERNAL", `keyword ${this.line.keyword} has no handler.`, this.line.where);
     }
@@ -490,7 +534,10 @@ class LineHandler {
   private forwardAgent(): void {
     const text = this.requireArg();
     const value = FLAG[text.toLowerCase()];
-    if (value !== undefined) return this.setInt("forwardAgent", value);
+    if (value !== undefined) {
+      this.setInt("forwardAgent", value);
+      return;
+    }
     // Not yes/no: a socket path to forward instead of $SSH_AUTH_SOCK.
     this.setInt("forwardAgent", 1);
     this.agentPath("forwardAgentSockPath", text);
