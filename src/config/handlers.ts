@@ -237,6 +237,32 @@ const LIST_KEYS: Partial<Record<Opcode, ListKey>> = {
   userknownhostsfile: "userHostfiles",
 };
 
+type SimpleHandler =
+  | { kind: "flag" | "time" | "int"; key: IntKey }
+  | { kind: "multistate"; key: IntKey; table: Multistate }
+  | { kind: "string"; key: StringKey }
+  | { kind: "command"; opcode: Opcode; key: StringKey }
+  | { kind: "algorithms"; key: StringKey; algorithm: AlgorithmKind; complaint: string }
+  | { kind: "list"; key: ListKey };
+
+/** One lookup per line for the keywords that only store a value (most of them). */
+const SIMPLE_HANDLERS: ReadonlyMap<Opcode, SimpleHandler> = (() => {
+  const map = new Map<Opcode, SimpleHandler>();
+  const each = <T>(table: Partial<Record<Opcode, T>>, make: (value: T, opcode: Opcode) => SimpleHandler) => {
+    for (const [opcode, value] of Object.entries(table) as Array<[Opcode, T]>)
+      map.set(opcode, make(value, opcode));
+  };
+  each(FLAG_KEYS, (key) => ({ kind: "flag", key }));
+  each(MULTISTATE_KEYS, ([key, table]) => ({ kind: "multistate", key, table }));
+  each(STRING_KEYS, (key) => ({ kind: "string", key }));
+  each(TIME_KEYS, (key) => ({ kind: "time", key }));
+  each(INT_KEYS, (key) => ({ kind: "int", key }));
+  each(COMMAND_KEYS, (key, opcode) => ({ kind: "command", opcode, key }));
+  each(ALGORITHM_KEYS, ([key, algorithm, complaint]) => ({ kind: "algorithms", key, algorithm, complaint }));
+  each(LIST_KEYS, (key) => ({ kind: "list", key }));
+  return map;
+})();
+
 /** Applies one keyword line (everything but Host, Match and Include). */
 export function applyKeyword(opcode: Opcode, line: KeywordLine): void {
   const h = new LineHandler(line);
@@ -291,44 +317,9 @@ class LineHandler {
   }
 
   apply(opcode: Opcode): void {
-    const flagKey = FLAG_KEYS[opcode];
-    if (flagKey) {
-      this.multistate(flagKey, FLAG);
-      return;
-    }
-    const multi = MULTISTATE_KEYS[opcode];
-    if (multi) {
-      this.multistate(multi[0], multi[1]);
-      return;
-    }
-    const stringKey = STRING_KEYS[opcode];
-    if (stringKey) {
-      this.setString(stringKey, this.requireArg());
-      return;
-    }
-    const timeKey = TIME_KEYS[opcode];
-    if (timeKey) {
-      this.time(timeKey);
-      return;
-    }
-    const intKey = INT_KEYS[opcode];
-    if (intKey) {
-      this.integer(intKey);
-      return;
-    }
-    const commandKey = COMMAND_KEYS[opcode];
-    if (commandKey) {
-      this.command(opcode, commandKey);
-      return;
-    }
-    const algo = ALGORITHM_KEYS[opcode];
-    if (algo) {
-      this.algorithms(...algo);
-      return;
-    }
-    const listKey = LIST_KEYS[opcode];
-    if (listKey) {
-      this.pathList(listKey);
+    const simple = SIMPLE_HANDLERS.get(opcode);
+    if (simple !== undefined) {
+      this.applySimple(simple);
       return;
     }
     switch (opcode) {
@@ -462,6 +453,35 @@ class LineHandler {
         return;
       default:
         throw new ConfigError("JG_INTERNAL", `keyword ${this.line.keyword} has no handler.`, this.line.where);
+    }
+  }
+
+  private applySimple(simple: SimpleHandler): void {
+    switch (simple.kind) {
+      case "flag":
+        this.multistate(simple.key, FLAG);
+        return;
+      case "multistate":
+        this.multistate(simple.key, simple.table);
+        return;
+      case "string":
+        this.setString(simple.key, this.requireArg());
+        return;
+      case "time":
+        this.time(simple.key);
+        return;
+      case "int":
+        this.integer(simple.key);
+        return;
+      case "command":
+        this.command(simple.opcode, simple.key);
+        return;
+      case "algorithms":
+        this.algorithms(simple.key, simple.algorithm, simple.complaint);
+        return;
+      case "list":
+        this.pathList(simple.key);
+        return;
     }
   }
 
@@ -611,6 +631,7 @@ class LineHandler {
     // OpenSSH builds the spec in a 256-byte buffer; longer specs are silently cut.
     if (spec.length > 255) spec = spec.slice(0, 255);
     const fwd = parseForward(spec, dynamic, remote, (s) => {
+      if (!s.includes("${")) return s;
       const r = expandTokens(s, null, this.line.env.env);
       return r.ok ? r.value : null;
     });

@@ -16,23 +16,58 @@ export interface SplitLine {
   rest: string;
 }
 
+/** Space, tab, CR, LF: OpenSSH's WHITESPACE. */
+function isSpace(code: number): boolean {
+  return code === 32 || code === 9 || code === 13 || code === 10;
+}
+
 /** Removes trailing whitespace (and form feeds) like process_config_line_depth(). */
 export function trimLineEnd(line: string): string {
   let end = line.length;
-  while (end > 1 && `${WHITESPACE}\f`.includes(line[end - 1] as string)) end--;
-  return line.slice(0, end);
+  while (end > 1 && (isSpace(line.charCodeAt(end - 1)) || line.charCodeAt(end - 1) === 12)) end--;
+  return end === line.length ? line : line.slice(0, end);
 }
+
+const BLANK: SplitLine = { keyword: "", rest: "" };
 
 /**
  * Extracts the keyword with strdelim(), exactly as process_config_line_depth() does: leading
  * whitespace yields an empty first token, so a second strdelim() reads the keyword. A line whose
  * keyword has an unterminated quote is ignored by OpenSSH, so it is reported as blank here too.
+ * The common shapes (`Keyword value`, `Keyword=value`) take a scanning fast path; anything with a
+ * quote or a leading `=` goes through the literal strdelim() port.
  */
 export function splitKeyword(rawLine: string): SplitLine {
   const line = trimLineEnd(rawLine);
+  const n = line.length;
+  let i = 0;
+  while (i < n && isSpace(line.charCodeAt(i))) i++;
+  if (i >= n || line.charCodeAt(i) === 35 /* # */) return BLANK;
+  const start = i;
+  while (i < n) {
+    const c = line.charCodeAt(i);
+    if (isSpace(c) || c === 61 /* = */ || c === 34 /* " */) break;
+    i++;
+  }
+  if (i === start || line.charCodeAt(i) === 34) return splitKeywordSlow(line);
+  const keyword = line.slice(start, i);
+  // Separator: whitespace, at most one '=', whitespace.
+  let sawEquals = false;
+  while (i < n) {
+    const c = line.charCodeAt(i);
+    if (isSpace(c)) i++;
+    else if (c === 61 && !sawEquals) {
+      sawEquals = true;
+      i++;
+    } else break;
+  }
+  return { keyword, rest: line.slice(i) };
+}
+
+function splitKeywordSlow(line: string): SplitLine {
   let first = strdelimOnce(line);
   if (first !== null && first.token === "" && first.rest !== null) first = strdelimOnce(first.rest);
-  if (first === null || first.token === "" || first.token.startsWith("#")) return { keyword: "", rest: "" };
+  if (first === null || first.token === "" || first.token.startsWith("#")) return BLANK;
   const rest = (first.rest ?? "").replace(/^[ \t\r\n]+/, "");
   return { keyword: first.token, rest };
 }

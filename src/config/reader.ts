@@ -67,9 +67,9 @@ export function readConfigFile(
   const lineState = state ?? { active: true };
   const lines = file.text.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
-  lines.forEach((text, index) => {
-    processLine(text, { file: path, line: index + 1 }, ctx, flags, lineState, depth);
-  });
+  for (let index = 0; index < lines.length; index++) {
+    processLine(lines[index] as string, { file: path, line: index + 1 }, ctx, flags, lineState, depth);
+  }
   return true;
 }
 

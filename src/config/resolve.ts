@@ -63,8 +63,6 @@ export interface ResolvedHost {
   /** Final host name after HostName and canonicalisation (what `ssh -G` prints as hostname). */
   hostname: string;
   options: Options;
-  /** The hops in order, ending with the destination itself. */
-  route: RouteHop[];
 }
 
 interface ParsedCli {
@@ -74,11 +72,8 @@ interface ParsedCli {
 
 const SYSTEM_CONFIG = "/etc/ssh/ssh_config";
 
+/** Resolves the options of one destination (what `ssh -G` prints). */
 export function resolve(request: ResolveRequest): ResolvedHost {
-  return resolveWithVisited(request, new Set());
-}
-
-function resolveWithVisited(request: ResolveRequest, visited: Set<string>): ResolvedHost {
   const env = request.env ?? nodeEnvironment();
   const { options, host: hostArg } = applyCommandLine(request.items, env);
   options.hostArg = hostArg;
@@ -138,8 +133,7 @@ function resolveWithVisited(request: ResolveRequest, visited: Set<string>): Reso
   checkConsistency(options);
   expandConnectionTokens(options, host, env);
 
-  const route = buildRoute(request, options, host, env, visited);
-  return { hostArg, hostname: host, options, route };
+  return { hostArg, hostname: host, options };
 }
 
 function readAllConfigs(request: ResolveRequest, ctx: ReadContext, finalPass: boolean): void {
@@ -408,14 +402,15 @@ function expandConnectionTokens(o: Options, host: string, env: ConfigEnvironment
 /**
  * The route: each jump hop is resolved through the config as its own destination, as OpenSSH's
  * ProxyJump does by running `ssh [-l user] [-p port] [-J earlier-hops] [-F file] hop -W host:port`.
+ * Computed only on demand: `ssh -G` never follows the hops, so a loop must not break plain output.
  */
-function buildRoute(
-  request: ResolveRequest,
-  o: Options,
-  host: string,
-  env: ConfigEnvironment,
-  visited: Set<string>,
-): RouteHop[] {
+export function resolveRoute(request: ResolveRequest, resolved: ResolvedHost = resolve(request)): RouteHop[] {
+  return buildRoute(request, resolved, new Set());
+}
+
+function buildRoute(request: ResolveRequest, resolved: ResolvedHost, visited: Set<string>): RouteHop[] {
+  const env = request.env ?? nodeEnvironment();
+  const { options: o, hostname: host } = resolved;
   const self: RouteHop = {
     name: o.hostArg ?? host,
     user: o.user ?? env.userName,
@@ -437,8 +432,8 @@ function buildRoute(
     if (o.jumpExtra !== null) items.push({ kind: "jump", value: o.jumpExtra });
     items.push({ kind: "destination", value: o.jumpHost });
     const nextVisited = new Set(visited).add(key);
-    const previous = resolveWithVisited({ ...request, items, env }, nextVisited);
-    return [...previous.route, { ...self, transport: "jump" }];
+    const hopRequest = { ...request, items, env };
+    return [...buildRoute(hopRequest, resolve(hopRequest), nextVisited), { ...self, transport: "jump" }];
   }
   if (o.proxyCommand !== null) return [{ ...self, transport: "proxycommand", proxyCommand: o.proxyCommand }];
   return [self];

@@ -8,10 +8,22 @@ const KNOWN_SERVICES: Record<string, number> = { ssh: 22 };
 
 /** strtonum(s, min, max): a full-string base-10 integer with optional sign, or null. */
 export function strtonum(s: string, min: number, max: number): number | null {
+  if (s.length > 0 && s.length < 10 && isDigits(s)) {
+    const value = Number(s);
+    return value < min || value > max ? null : value;
+  }
   if (!/^[ \t\n\v\f\r]*[+-]?\d+$/.test(s)) return null;
   const value = Number(s.trim());
   if (!Number.isSafeInteger(value) || value < min || value > max) return null;
   return value;
+}
+
+function isDigits(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** misc.c a2port(): 0..65535, or a known service name; -1 when invalid. */

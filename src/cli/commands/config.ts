@@ -1,6 +1,12 @@
 import type { Command } from "commander";
 import { dumpConfig } from "../../config/dump.js";
-import { type CliItem, type ResolvedHost, type RouteHop, resolve } from "../../config/resolve.js";
+import {
+  type CliItem,
+  type ResolvedHost,
+  type RouteHop,
+  resolve,
+  resolveRoute,
+} from "../../config/resolve.js";
 import { JumpgateError } from "../../errors.js";
 import { parseShortOptions } from "../sshargs.js";
 
@@ -107,14 +113,16 @@ export function runConfig(argv: readonly string[]): string {
         break;
     }
   }
-  const resolved = resolve({ items, ...(configFile === undefined ? {} : { configFile }) });
+  const request = { items, ...(configFile === undefined ? {} : { configFile }) };
+  const resolved = resolve(request);
   const text = dumpConfig(resolved.options, resolved.hostname);
-  if (output === "json") return `${JSON.stringify(toJson(resolved, text), null, 2)}\n`;
-  if (output === "route") return `${formatRoute(resolved.route)}\n`;
+  if (output === "json")
+    return `${JSON.stringify(toJson(resolved, text, resolveRoute(request, resolved)), null, 2)}\n`;
+  if (output === "route") return `${formatRoute(resolveRoute(request, resolved))}\n`;
   return text;
 }
 
-function toJson(resolved: ResolvedHost, text: string): unknown {
+function toJson(resolved: ResolvedHost, text: string, route: RouteHop[]): unknown {
   const options: Record<string, string | string[]> = {};
   for (const line of text.trimEnd().split("\n")) {
     const space = line.indexOf(" ");
@@ -124,7 +132,7 @@ function toJson(resolved: ResolvedHost, text: string): unknown {
     if (existing === undefined) options[key] = value;
     else options[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
   }
-  return { destination: resolved.hostArg, options, route: resolved.route };
+  return { destination: resolved.hostArg, options, route };
 }
 
 function hostPort(hop: RouteHop): string {
