@@ -33,6 +33,11 @@ Examples:
 
 /** Entry point used by bin/jumpgate.js; sets process.exitCode instead of calling process.exit(). */
 export async function main(argv: string[]): Promise<void> {
+  // `jumpgate config x | head` closes our stdout early: that is the reader's choice, not a failure.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+    throw error;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
