@@ -107,6 +107,41 @@ export function parseSshUri(uri: string): UserHostPort | "not-uri" | null {
   return { user, host, port };
 }
 
+/**
+ * ssh_valid_hostname(): no leading '-', no shell metacharacters, whitespace, control characters
+ * or commas. OpenSSH applies it to the destination and to hops given on the command line, so that
+ * hostile input cannot reach a shell through ProxyCommand or `Match exec` tokens.
+ */
+export function validHostname(s: string): boolean {
+  if (s.startsWith("-")) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ("'`\"$\\;&<>|(){},".includes(s[i] as string) || isSpaceOrControl(c)) return false;
+  }
+  return true;
+}
+
+/** ssh_valid_ruser(): like hostnames, but spaces are allowed unless a '-' follows one. */
+export function validRemoteUser(s: string): boolean {
+  if (s.startsWith("-")) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 32 || c === 127) return false;
+    if ("'`\";&<>|(){}".includes(s[i] as string)) return false;
+    if (isSpace(c) && s[i + 1] === "-") return false;
+    if (s[i] === "\\" && i === s.length - 1) return false;
+  }
+  return true;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+function isSpaceOrControl(c: number): boolean {
+  return isSpace(c) || c < 32 || c === 127;
+}
+
 /** One hop of a ProxyJump list, as written. */
 export type JumpHop = UserHostPort;
 
@@ -119,30 +154,36 @@ export interface ParsedJump {
   extra: string | null;
 }
 
+export type JumpResult = { ok: true; jump: ParsedJump } | { ok: false; reason: string };
+
 /**
- * parse_jump(): the comma list is checked right to left; only the last hop is parsed into parts,
- * the rest is kept as text. Null when any hop is malformed.
+ * parse_jump() as in OpenSSH 10.3 (backported to Debian's 9.2p1-2+deb12u10): the comma list is
+ * read right to left and every hop is parsed; only the last is kept in parts, the rest stays text.
+ * `strict` (command-line -J and -o ProxyJump) also refuses hop names and users with shell
+ * metacharacters; config files are trusted.
  */
-export function parseJump(spec: string): ParsedJump | null {
-  if (spec.toLowerCase() === "none") return { none: true, last: null, extra: null };
+export function parseJump(spec: string, strict: boolean): JumpResult {
+  if (spec.toLowerCase() === "none") return { ok: true, jump: { none: true, last: null, extra: null } };
   let text = spec;
   const hash = text.indexOf("#");
   if (hash >= 0) text = text.slice(0, hash);
-  text = text.replace(/[ \t\r\n]+$/, "");
+  text = text.replace(/[ \t\r\n\v\f]+$/, "");
   const hops = text.split(",");
   let last: JumpHop | null = null;
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i] as string;
     const uri = parseSshUri(hop);
-    let parsed: UserHostPort | null;
-    if (uri === null) return null;
-    if (uri === "not-uri") parsed = parseUserHostPort(hop);
-    else parsed = uri;
-    if (parsed === null) return null;
+    const parsed = uri === "not-uri" ? parseUserHostPort(hop) : uri;
+    if (parsed === null) return { ok: false, reason: `cannot parse hop "${hop}"` };
+    if (strict) {
+      if (!validHostname(parsed.host)) return { ok: false, reason: `invalid hostname "${parsed.host}"` };
+      if (parsed.user !== null && !validRemoteUser(parsed.user)) {
+        return { ok: false, reason: `invalid username "${parsed.user}"` };
+      }
+    }
     if (i === hops.length - 1) last = parsed;
   }
-  // OpenSSH keeps everything before the last comma of the *original* string (comment included).
-  const lastComma = spec.lastIndexOf(",");
-  const extra = lastComma > 0 ? spec.slice(0, lastComma) : null;
-  return { none: false, last, extra };
+  const lastComma = text.lastIndexOf(",");
+  const extra = lastComma >= 0 ? text.slice(0, lastComma) : null;
+  return { ok: true, jump: { none: false, last, extra } };
 }

@@ -12,8 +12,9 @@ import type { HomeLookup } from "./tokens.js";
 
 export interface ConfigFileRead {
   text: string;
-  /** Owner uid and permission bits, for OpenSSH's "Bad owner or permissions" check. */
+  /** Owner, group and permission bits, for OpenSSH's "Bad owner or permissions" check. */
   uid: number;
+  gid: number;
   mode: number;
 }
 
@@ -28,6 +29,13 @@ export interface ConfigEnvironment extends HomeLookup {
   /** Lists a directory's entry names; empty when it cannot be read. */
   listDirectory(path: string): string[];
   isDirectory(path: string): boolean;
+  /**
+   * Debian's user-group-modes rule: a group-writable file is still safe when its group is the
+   * owner's private group (exactly one member, the owner).
+   */
+  groupIsPrivateTo(gid: number, uid: number): boolean;
+  /** Whether a path exists (ForwardAgent socket paths are checked, as ssh does). */
+  pathExists(path: string): boolean;
   /** Runs `cmd` with the user's shell (`Match exec`); returns the exit status, or -1 if it did not exit normally. */
   runShell(cmd: string): number;
 }
@@ -46,8 +54,8 @@ export function nodeEnvironment(
     readConfigFile(path) {
       try {
         const st = statSync(path);
-        if (st.isDirectory()) return { text: "", uid: st.uid, mode: st.mode };
-        return { text: readFileSync(path, "latin1"), uid: st.uid, mode: st.mode };
+        if (st.isDirectory()) return { text: "", uid: st.uid, gid: st.gid, mode: st.mode };
+        return { text: readFileSync(path, "latin1"), uid: st.uid, gid: st.gid, mode: st.mode };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
         throw error;
@@ -67,6 +75,15 @@ export function nodeEnvironment(
         return false;
       }
     },
+    groupIsPrivateTo: (gid, uid) => privateGroup(gid, uid),
+    pathExists(path) {
+      try {
+        statSync(path);
+        return true;
+      } catch {
+        return false;
+      }
+    },
     runShell(cmd) {
       const shell = env.SHELL ?? "/bin/sh";
       // OpenSSH gives the command /dev/null for stdin and stdout and lets stderr through.
@@ -80,15 +97,43 @@ export function nodeEnvironment(
   };
 }
 
+function readDatabase(path: string): string[][] {
+  try {
+    return readFileSync(path, "utf8")
+      .split("\n")
+      .filter((line) => line !== "" && !line.startsWith("#"))
+      .map((line) => line.split(":"));
+  } catch {
+    return [];
+  }
+}
+
 /** getpwnam() by reading /etc/passwd: enough for `~user` in config paths. */
 function lookupHome(user: string): string | null {
-  try {
-    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
-      const fields = line.split(":");
-      if (fields[0] === user && fields[5] !== undefined) return fields[5];
+  const entry = readDatabase("/etc/passwd").find((fields) => fields[0] === user);
+  return entry?.[5] ?? null;
+}
+
+/**
+ * Debian's secure_permissions(): the group has exactly one member, the file's owner, counting
+ * both users whose primary group it is and the group's listed members.
+ */
+function privateGroup(gid: number, uid: number): boolean {
+  const group = readDatabase("/etc/group").find((fields) => Number(fields[2]) === gid);
+  if (group === undefined) return false;
+  let members = 0;
+  for (const user of readDatabase("/etc/passwd")) {
+    if (Number(user[3]) === gid) {
+      members++;
+      if (Number(user[2]) !== uid) return false;
     }
-  } catch {
-    // No passwd file: the user is unknown.
   }
-  return null;
+  const owner = readDatabase("/etc/passwd").find((fields) => Number(fields[2]) === uid);
+  if (owner === undefined) return false;
+  const listed = (group[3] ?? "").split(",").filter((name) => name !== "");
+  if (listed.length > 0) {
+    members++;
+    if (listed[0] !== owner[0] || listed.length > 1) return false;
+  }
+  return members > 0;
 }

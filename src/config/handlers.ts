@@ -6,7 +6,7 @@
 import { ConfigError, type ConfigLocation } from "../errors.js";
 import { matchPattern } from "../util/patterns.js";
 import { type AlgorithmKind, algorithmListValid } from "./algorithms.js";
-import { parseJump } from "./destination.js";
+import { type ParsedJump, parseJump } from "./destination.js";
 import type { ConfigEnvironment } from "./environment.js";
 import { forwardEquals, parseForward } from "./forward.js";
 import type { Opcode } from "./keywords.js";
@@ -49,6 +49,8 @@ export interface KeywordLine {
   active: boolean;
   flags: ReadFlags;
   env: ConfigEnvironment;
+  /** A `-o` option: ProxyJump is then checked strictly, like `-J`. */
+  cmdline: boolean;
 }
 
 type Multistate = Readonly<Record<string, number>>;
@@ -117,7 +119,21 @@ const PUBKEYAUTH: Multistate = {
 };
 const COMPRESSION: Multistate = { yes: 1, no: 0 };
 
-const LOG_LEVELS = ["QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG", "DEBUG1", "DEBUG2", "DEBUG3"];
+/** Debian's log.c adds SILENT (listed first, so QUIET prints as SILENT). */
+const LOG_LEVELS = [
+  "SILENT",
+  "QUIET",
+  "FATAL",
+  "ERROR",
+  "INFO",
+  "VERBOSE",
+  "DEBUG",
+  "DEBUG1",
+  "DEBUG2",
+  "DEBUG3",
+];
+/** The name ssh prints for each accepted spelling (the first one in the table with the same level). */
+const LOG_LEVEL_NAME: Readonly<Record<string, string>> = { QUIET: "SILENT", DEBUG1: "DEBUG" };
 const LOG_FACILITIES = [
   "DAEMON",
   "USER",
@@ -368,9 +384,7 @@ class LineHandler {
             `unsupported log level '${text ?? "<NONE>"}' (use one of ${LOG_LEVELS.join(", ")}).`,
           );
         }
-        // DEBUG and DEBUG1 are one level; OpenSSH prints it as DEBUG.
-        if (this.line.active && this.o.logLevel === null)
-          this.o.logLevel = level === "DEBUG1" ? "DEBUG" : level;
+        if (this.line.active && this.o.logLevel === null) this.o.logLevel = LOG_LEVEL_NAME[level] ?? level;
         return;
       }
       case "syslogfacility": {
@@ -522,8 +536,8 @@ class LineHandler {
   private command(opcode: Opcode, key: StringKey): void {
     const text = this.line.rest.replace(/^[ \t\r\n=]+/, "");
     this.consumeAll();
-    // ProxyCommand is ignored once ProxyJump is set (they are alternatives; the first wins).
-    if (opcode === "proxycommand" && this.o.jumpHost !== null) return;
+    // A ProxyJump seen earlier has already set ProxyCommand to "none", so the first of the two wins.
+    void opcode;
     this.setString(key, text);
   }
 
@@ -547,7 +561,10 @@ class LineHandler {
       if (arg.toLowerCase() === "none" && (i > 0 || args.length > 1)) {
         this.fail("JG_CONFIG_BAD_VALUE", `keyword ${this.line.keyword} "none" argument must appear alone.`);
       }
-      if (this.line.active && wasEmpty) this.o[key].push(arg);
+      // Known-hosts lists are filled only if empty when the line starts; LogVerbose checks before
+      // every word, so only the first word of the first line counts (as in OpenSSH).
+      const empty = key === "logVerbose" ? this.o[key].length === 0 : wasEmpty;
+      if (this.line.active && empty) this.o[key].push(arg);
     });
   }
 
@@ -598,15 +615,15 @@ class LineHandler {
   private proxyJump(): void {
     const text = this.line.rest.replace(/^[ \t\r\n=]+/, "");
     this.consumeAll();
-    const parsed = parseJump(text);
-    if (parsed === null) {
+    const parsed = parseJump(text, this.line.cmdline);
+    if (!parsed.ok) {
       this.fail(
         "JG_CONFIG_BAD_VALUE",
-        `Invalid ProxyJump "${text}": use [user@]host[:port][,...] or ssh://[user@]host[:port].`,
+        `Invalid ProxyJump "${text}" (${parsed.reason}): use [user@]host[:port][,...] or ssh://[user@]host[:port].`,
       );
     }
-    if (!this.line.active || this.o.proxyCommand !== null || this.o.jumpHost !== null) return;
-    applyJump(this.o, parsed);
+    if (!this.line.active) return;
+    applyJump(this.o, parsed.jump);
     this.o.origins.jumpHost = this.line.where;
   }
 
@@ -810,19 +827,26 @@ class LineHandler {
   }
 }
 
-/** Stores a parsed ProxyJump (parse_jump() with active=1); ProxyCommand becomes "none". */
-export function applyJump(o: Options, parsed: NonNullable<ReturnType<typeof parseJump>>): void {
-  if (parsed.none) {
-    o.jumpHost = "none";
-    o.jumpPort = 0;
+/**
+ * Stores a parsed ProxyJump if none is set yet (parse_jump() with active=1): `none` only marks the
+ * jump as disabled, so a later ProxyCommand still applies; a real hop also sets ProxyCommand to
+ * "none", so ProxyJump and ProxyCommand are first-match-wins between each other.
+ */
+export function applyJump(o: Options, jump: ParsedJump): void {
+  if (jump.none) {
+    if (o.jumpHost === null) {
+      o.jumpHost = "none";
+      o.jumpPort = 0;
+    }
     return;
   }
-  const last = parsed.last!;
+  if (o.proxyCommand !== null || o.jumpHost !== null) return;
+  const last = jump.last!;
   o.jumpUser = last.user;
   o.jumpHost = last.host;
   o.jumpPort = last.port;
   o.proxyCommand = "none";
-  o.jumpExtra = parsed.extra;
+  o.jumpExtra = jump.extra;
 }
 
 function forwardSyntaxHint(opcode: Opcode): string {

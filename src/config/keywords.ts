@@ -246,6 +246,9 @@ const OTHER: Readonly<Record<string, Opcode>> = {
   keepalive: "tcpkeepalive",
   hostbasedkeytypes: "hostbasedacceptedalgorithms",
   pubkeyacceptedkeytypes: "pubkeyacceptedalgorithms",
+  // Debian: old spellings of ServerAliveInterval kept for compatibility.
+  protocolkeepalives: "serveraliveinterval",
+  setuptimeout: "serveraliveinterval",
 };
 
 const TABLE: ReadonlyMap<string, Opcode> = new Map<string, Opcode>([

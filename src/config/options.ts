@@ -377,7 +377,8 @@ export function fillDefaults(o: Options, stdioForward = false): string | null {
   if (o.rekeyLimit === -1n) o.rekeyLimit = 0n;
   o.rekeyInterval = def(o.rekeyInterval, 0);
   o.verifyHostKeyDns = def(o.verifyHostKeyDns, 0);
-  o.serverAliveInterval = def(o.serverAliveInterval, 0);
+  // Debian: in batch mode a dead server is detected after 300 s instead of never.
+  o.serverAliveInterval = def(o.serverAliveInterval, o.batchMode === 1 ? 300 : 0);
   o.serverAliveCountMax = def(o.serverAliveCountMax, 3);
   o.controlMaster = def(o.controlMaster, 0);
   if (o.controlPersist === -1) {

@@ -58,10 +58,10 @@ export function readConfigFile(
   }
   const file = ctx.env.readConfigFile(path);
   if (file === null) return false;
-  if (flags.checkPermissions && ((file.uid !== 0 && file.uid !== ctx.env.uid) || (file.mode & 0o022) !== 0)) {
+  if (flags.checkPermissions && !securePermissions(file, ctx.env)) {
     throw new ConfigError(
       "JG_CONFIG_FILE",
-      `Bad owner or permissions on ${path}: it must be owned by you or root and not writable by group or others (chmod go-w ${path}).`,
+      `Bad owner or permissions on ${path}: it must be owned by you or root and not writable by others (chmod go-w ${path}).`,
     );
   }
   const lineState = state ?? { active: true };
@@ -70,6 +70,17 @@ export function readConfigFile(
   for (let index = 0; index < lines.length; index++) {
     processLine(lines[index] as string, { file: path, line: index + 1 }, ctx, flags, lineState, depth);
   }
+  return true;
+}
+
+/** OpenSSH's check (with Debian's private-group allowance) for files it reads with CHECKPERM. */
+function securePermissions(
+  file: { uid: number; gid: number; mode: number },
+  env: ConfigEnvironment,
+): boolean {
+  if (file.uid !== 0 && file.uid !== env.uid) return false;
+  if ((file.mode & 0o002) !== 0) return false;
+  if ((file.mode & 0o020) !== 0) return env.groupIsPrivateTo(file.gid, file.uid);
   return true;
 }
 
@@ -159,6 +170,7 @@ export function processLine(
         active: active(),
         flags,
         env: ctx.env,
+        cmdline,
       });
   }
 }

@@ -6,7 +6,7 @@
  */
 import { isIP } from "node:net";
 import { ConfigError, JumpgateError } from "../errors.js";
-import { parseJump, parseSshUri } from "./destination.js";
+import { parseJump, parseSshUri, validHostname, validRemoteUser } from "./destination.js";
 import { type ConfigEnvironment, nodeEnvironment } from "./environment.js";
 import { type Forward, PORT_STREAMLOCAL, parseForward } from "./forward.js";
 import { applyJump } from "./handlers.js";
@@ -63,6 +63,8 @@ export interface ResolvedHost {
   /** Final host name after HostName and canonicalisation (what `ssh -G` prints as hostname). */
   hostname: string;
   options: Options;
+  /** Problems ssh reports on stderr without failing (e.g. a missing ForwardAgent socket). */
+  warnings: string[];
 }
 
 interface ParsedCli {
@@ -131,9 +133,10 @@ export function resolve(request: ResolveRequest): ResolvedHost {
   if (options.port === 0) options.port = 22;
   if (options.hostKeyAlias !== null) options.hostKeyAlias = options.hostKeyAlias.toLowerCase();
   checkConsistency(options);
-  expandConnectionTokens(options, host, env);
+  const warnings: string[] = [];
+  expandConnectionTokens(options, host, env, warnings);
 
-  return { hostArg, hostname: host, options };
+  return { hostArg, hostname: host, options, warnings };
 }
 
 function readAllConfigs(request: ResolveRequest, ctx: ReadContext, finalPass: boolean): void {
@@ -198,10 +201,10 @@ function applyCommandLine(items: CliItem[], env: ConfigEnvironment): ParsedCli {
         if (options.jumpHost !== null)
           bad("Only a single -J option is permitted (use commas to separate multiple jump hops).");
         if (options.proxyCommand !== null) bad("Cannot specify -J with ProxyCommand.");
-        const parsed = parseJump(item.value);
-        if (parsed === null) bad(`Invalid -J argument '${item.value}': use [user@]host[:port][,...].`);
-        applyJump(options, parsed!);
-        options.proxyCommand = "none";
+        const parsed = parseJump(item.value, true);
+        if (!parsed.ok)
+          bad(`Invalid -J argument '${item.value}': ${parsed.reason}. Use [user@]host[:port][,...].`);
+        else applyJump(options, parsed.jump);
         break;
       }
       case "local":
@@ -225,6 +228,22 @@ function applyCommandLine(items: CliItem[], env: ConfigEnvironment): ParsedCli {
     }
   }
   if (host === null) bad("No destination given: name a host, user@host or ssh://user@host:port.");
+  // Names from the command line may end up in a shell (ProxyCommand, Match exec tokens), so
+  // OpenSSH refuses shell metacharacters in them; names from config files are trusted.
+  if (!validHostname(host!)) {
+    throw new JumpgateError(
+      "JG_DESTINATION",
+      `hostname contains invalid characters: '${host}'. Host names may not start with '-' or contain spaces, commas or shell characters.`,
+      { exitCode: 255 },
+    );
+  }
+  if (options.user !== null && !validRemoteUser(options.user)) {
+    throw new JumpgateError(
+      "JG_DESTINATION",
+      `remote username contains invalid characters: '${options.user}'. User names may not start with '-' or contain shell characters.`,
+      { exitCode: 255 },
+    );
+  }
   return { options, host: host! };
 }
 
@@ -304,7 +323,7 @@ function canonicalAddress(host: string): string {
   }
 }
 
-const LOG_ORDER = ["QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG", "DEBUG2", "DEBUG3"];
+const LOG_ORDER = ["SILENT", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG", "DEBUG2", "DEBUG3"];
 
 /** The checks ssh.c makes after defaults, before it would connect. */
 function checkConsistency(o: Options): void {
@@ -347,7 +366,7 @@ export function connectionTokens(o: Options, host: string, env: ConfigEnvironmen
   };
 }
 
-function expandConnectionTokens(o: Options, host: string, env: ConfigEnvironment): void {
+function expandConnectionTokens(o: Options, host: string, env: ConfigEnvironment, warnings: string[]): void {
   const tokens = connectionTokens(o, host, env);
   const expand = (
     value: string,
@@ -377,6 +396,17 @@ function expandConnectionTokens(o: Options, host: string, env: ConfigEnvironment
       true,
       true,
     );
+    if (!env.pathExists(o.forwardAgentSockPath)) {
+      const message = `Cannot forward agent socket path "${o.forwardAgentSockPath}": No such file or directory`;
+      if (o.exitOnForwardFailure) {
+        throw new ConfigError(
+          "JG_CONFIG_BAD_VALUE",
+          `${message} (and ExitOnForwardFailure is set).`,
+          o.origins.forwardAgentSockPath,
+        );
+      }
+      warnings.push(message);
+    }
   }
   for (const [key, name] of [
     ["systemHostfiles", "GlobalKnownHostsFile"],

@@ -3,8 +3,31 @@
  * its comment, so that what OpenSSH accepts (and rejects) is accepted (and rejected) here.
  */
 
-/** TCP services OpenSSH may resolve with getservbyname(); kept tiny and static so results never depend on /etc/services. */
-const KNOWN_SERVICES: Record<string, number> = { ssh: 22 };
+import { readFileSync } from "node:fs";
+
+let services: Map<string, number> | undefined;
+
+/** getservbyname(name, "tcp") from /etc/services (read once), as a2port() falls back to it. */
+function tcpService(name: string): number | undefined {
+  if (services === undefined) {
+    services = new Map();
+    let text = "";
+    try {
+      text = readFileSync("/etc/services", "latin1");
+    } catch {
+      // No services database: only numbers are ports.
+    }
+    for (const line of text.split("\n")) {
+      const fields = line.replace(/#.*/, "").trim().split(/\s+/);
+      const m = /^(\d+)\/tcp$/.exec(fields[1] ?? "");
+      if (!m) continue;
+      for (const alias of [fields[0], ...fields.slice(2)]) {
+        if (alias && !services.has(alias)) services.set(alias, Number(m[1]));
+      }
+    }
+  }
+  return services.get(name);
+}
 
 /** strtonum(s, min, max): a full-string base-10 integer with optional sign, or null. */
 export function strtonum(s: string, min: number, max: number): number | null {
@@ -30,7 +53,7 @@ function isDigits(s: string): boolean {
 export function a2port(s: string): number {
   const n = strtonum(s, 0, 65535);
   if (n !== null) return n;
-  return KNOWN_SERVICES[s] ?? -1;
+  return tcpService(s) ?? -1;
 }
 
 /** misc.c convtime(): "90", "1h30m", "2d"; -1 when invalid. */

@@ -115,6 +115,7 @@ export function runConfig(argv: readonly string[]): string {
   }
   const request = { items, ...(configFile === undefined ? {} : { configFile }) };
   const resolved = resolve(request);
+  for (const warning of resolved.warnings) process.stderr.write(`jumpgate: warning: ${warning}\n`);
   const text = dumpConfig(resolved.options, resolved.hostname);
   if (output === "json")
     return `${JSON.stringify(toJson(resolved, text, resolveRoute(request, resolved)), null, 2)}\n`;
