@@ -51,6 +51,7 @@ export interface KeywordLine {
   env: ConfigEnvironment;
   /** A `-o` option: ProxyJump is then checked strictly, like `-J`. */
   cmdline: boolean;
+  warn(message: string): void;
 }
 
 type Multistate = Readonly<Record<string, number>>;
@@ -347,6 +348,7 @@ class LineHandler {
         return;
       case "unsupported":
         // OpenSSH prints an error for these and still accepts the file.
+        this.line.warn(`Unsupported option "${this.line.keyword}" (ignored; OpenSSH no longer supports it).`);
         this.consumeAll();
         return;
       case "forwardagent":

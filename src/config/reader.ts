@@ -36,6 +36,8 @@ export interface ReadContext {
   originalHost: string;
   /** Set when a `Match final` asks for another pass. */
   wantFinalPass: boolean;
+  /** Problems OpenSSH reports without failing (e.g. an unsupported keyword). */
+  warnings: string[];
 }
 
 interface LineState {
@@ -171,6 +173,7 @@ export function processLine(
         flags,
         env: ctx.env,
         cmdline,
+        warn: (message) => ctx.warnings.push(`${where.file} line ${where.line}: ${message}`),
       });
   }
 }

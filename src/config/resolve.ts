@@ -77,11 +77,12 @@ const SYSTEM_CONFIG = "/etc/ssh/ssh_config";
 /** Resolves the options of one destination (what `ssh -G` prints). */
 export function resolve(request: ResolveRequest): ResolvedHost {
   const env = request.env ?? nodeEnvironment();
-  const { options, host: hostArg } = applyCommandLine(request.items, env);
+  const warnings: string[] = [];
+  const { options, host: hostArg } = applyCommandLine(request.items, env, warnings);
   options.hostArg = hostArg;
   let host = hostArg;
 
-  const ctx: ReadContext = { options, env, host, originalHost: hostArg, wantFinalPass: false };
+  const ctx: ReadContext = { options, env, host, originalHost: hostArg, wantFinalPass: false, warnings };
   readAllConfigs(request, ctx, false);
   let wantFinalPass = ctx.wantFinalPass;
   fillCanonicalizationDefaults(options);
@@ -106,7 +107,7 @@ export function resolve(request: ResolveRequest): ResolvedHost {
   if (options.canonicalizeHostname !== 0 && !wantFinalPass) wantFinalPass = true;
   if (wantFinalPass) {
     options.hostname = host;
-    const finalCtx: ReadContext = { options, env, host, originalHost: hostArg, wantFinalPass: false };
+    const finalCtx: ReadContext = { options, env, host, originalHost: hostArg, wantFinalPass: false, warnings };
     readAllConfigs(request, finalCtx, true);
   }
 
@@ -133,7 +134,6 @@ export function resolve(request: ResolveRequest): ResolvedHost {
   if (options.port === 0) options.port = 22;
   if (options.hostKeyAlias !== null) options.hostKeyAlias = options.hostKeyAlias.toLowerCase();
   checkConsistency(options);
-  const warnings: string[] = [];
   expandConnectionTokens(options, host, env, warnings);
 
   return { hostArg, hostname: host, options, warnings };
@@ -158,7 +158,7 @@ function readAllConfigs(request: ResolveRequest, ctx: ReadContext, finalPass: bo
   readConfigFile(request.systemConfigFile ?? SYSTEM_CONFIG, ctx, { ...base, userConfig: false });
 }
 
-function applyCommandLine(items: CliItem[], env: ConfigEnvironment): ParsedCli {
+function applyCommandLine(items: CliItem[], env: ConfigEnvironment, warnings: string[]): ParsedCli {
   const options = initialOptions();
   let host: string | null = null;
   const expandEnv = (s: string) => {
@@ -177,6 +177,7 @@ function applyCommandLine(items: CliItem[], env: ConfigEnvironment): ParsedCli {
           host: host ?? "",
           originalHost: host ?? "",
           wantFinalPass: false,
+          warnings,
         };
         const flags: ReadFlags = {
           userConfig: true,
