@@ -124,14 +124,29 @@ export const DEFAULT_CA_SIG_ALGS =
 export const DEFAULT_GSS_KEX =
   "gss-group14-sha256-,gss-group16-sha512-,gss-nistp256-sha256-,gss-curve25519-sha256-,gss-group14-sha1-,gss-gex-sha1-";
 
-export type AlgorithmKind = "cipher" | "mac" | "kex" | "key";
+/** Debian's kex_gss_names_valid(): the GSSAPI key exchange prefixes it knows. */
+const GSS_KEX_NAMES = new Set([
+  "gss-gex-sha1-",
+  "gss-group1-sha1-",
+  "gss-group14-sha1-",
+  "gss-group14-sha256-",
+  "gss-group16-sha512-",
+  "gss-nistp256-sha256-",
+  "gss-curve25519-sha256-",
+]);
+
+export type AlgorithmKind = "cipher" | "mac" | "kex" | "key" | "gsskex";
 
 const ALL_BY_KIND: Record<AlgorithmKind, ReadonlySet<string>> = {
   cipher: new Set(ALL_CIPHERS.split(",")),
   mac: new Set(ALL_MACS.split(",")),
   kex: new Set(ALL_KEX.split(",")),
   key: new Set(ALL_KEY_ALGS.split(",")),
+  gsskex: GSS_KEX_NAMES,
 };
+
+/** sshkey_type_from_name() also accepts the short names of plain key types, in any case. */
+const KEY_SHORT_NAMES = new Set(["rsa", "dsa", "ecdsa", "ecdsa-sk", "ed25519", "ed25519-sk"]);
 
 /**
  * Whether a config value names only known algorithms (ciphers_valid(), mac_valid(),
@@ -139,18 +154,24 @@ const ALL_BY_KIND: Record<AlgorithmKind, ReadonlySet<string>> = {
  * key type lists may use wildcards.
  */
 export function algorithmListValid(kind: AlgorithmKind, value: string): boolean {
-  if (value.startsWith("-")) return true;
-  const list = value.startsWith("+") || value.startsWith("^") ? value.slice(1) : value;
+  if (kind !== "gsskex" && value.startsWith("-")) return true;
+  const list = kind !== "gsskex" && (value.startsWith("+") || value.startsWith("^")) ? value.slice(1) : value;
   if (list === "") return false;
   const known = ALL_BY_KIND[kind];
-  return list.split(",").every((name) => {
-    if (name === "") return false;
+  // The C validators walk the list with strsep() and stop at the first empty element, so
+  // "a," and ",a" are accepted (the empty element then matches nothing when the list is built).
+  for (const name of list.split(",")) {
+    if (name === "") break;
     if (kind === "key" && /[*?]/.test(name)) {
       // sshkey_names_valid2() with wildcards: the pattern must match at least one known type.
-      return filterList([...known].join(","), name, "allow") !== "";
+      if (filterList([...known].join(","), name, "allow") === "") return false;
+      continue;
     }
-    return known.has(name);
-  });
+    if (known.has(name)) continue;
+    if (kind === "key" && KEY_SHORT_NAMES.has(name.toLowerCase())) continue;
+    return false;
+  }
+  return true;
 }
 
 /** kex_names_cat(): a followed by those of b not already in it. */

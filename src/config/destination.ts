@@ -62,7 +62,10 @@ function urlDecode(s: string): string | null {
     else if (c === "%") {
       const hex = s.slice(i + 1, i + 3);
       if (!/^[0-9a-fA-F]{2}$/.test(hex)) return null;
-      out += String.fromCharCode(Number.parseInt(hex, 16));
+      const code = Number.parseInt(hex, 16);
+      // An encoded NUL would cut the name short in C; OpenSSH refuses it (CVE-2025-61985).
+      if (code === 0) return null;
+      out += String.fromCharCode(code);
       i += 2;
     } else out += c;
   }
@@ -89,8 +92,10 @@ export function parseSshUri(uri: string): UserHostPort | "not-uri" | null {
   }
   const hp = hpdelim(rest);
   if (hp === null || hp.field === "") return null;
-  const host = cleanHostname(hp.field);
-  if ("error" in validDomain(host, false)) return null;
+  const checked = validDomain(cleanHostname(hp.field), false);
+  if ("error" in checked) return null;
+  // valid_domain() strips a trailing dot in place, so the host is used without it.
+  const host = checked.name;
   let port = -1;
   let tail = hp.rest;
   if (tail !== null && tail !== "") {
@@ -167,7 +172,10 @@ export function parseJump(spec: string, strict: boolean): JumpResult {
   let text = spec;
   const hash = text.indexOf("#");
   if (hash >= 0) text = text.slice(0, hash);
-  text = text.replace(/[ \t\r\n\v\f]+$/, "");
+  // OpenSSH's rtrim() clears every blank after the first character, so the value ends at the
+  // first blank: "ProxyJump a b" means "a".
+  const blank = text.slice(1).search(/[ \t\r\n\v\f]/);
+  if (blank >= 0) text = text.slice(0, blank + 1);
   const hops = text.split(",");
   let last: JumpHop | null = null;
   for (let i = hops.length - 1; i >= 0; i--) {

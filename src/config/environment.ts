@@ -5,6 +5,8 @@
  * OpenSSH takes the home directory and user name from the password database, never from $HOME;
  * os.userInfo() does the same, so `~` means what it means to `ssh`.
  */
+
+import { isUtf8 } from "node:buffer";
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
@@ -55,7 +57,7 @@ export function nodeEnvironment(
       try {
         const st = statSync(path);
         if (st.isDirectory()) return { text: "", uid: st.uid, gid: st.gid, mode: st.mode };
-        return { text: readFileSync(path, "latin1"), uid: st.uid, gid: st.gid, mode: st.mode };
+        return { text: decodeConfigText(readFileSync(path)), uid: st.uid, gid: st.gid, mode: st.mode };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
         throw error;
@@ -95,6 +97,14 @@ export function nodeEnvironment(
       return result.status;
     },
   };
+}
+
+/**
+ * OpenSSH compares bytes. Command-line arguments reach Node as UTF-8, so a UTF-8 file is decoded as
+ * UTF-8 to compare like for like; anything else is kept byte for byte as latin1.
+ */
+function decodeConfigText(bytes: Buffer): string {
+  return isUtf8(bytes) ? bytes.toString("utf8") : bytes.toString("latin1");
 }
 
 function readDatabase(path: string): string[][] {

@@ -215,7 +215,6 @@ const STRING_KEYS: Partial<Record<Opcode, StringKey>> = {
   revokedhostkeys: "revokedHostKeys",
   gssapiclientidentity: "gssClientIdentity",
   gssapiserveridentity: "gssServerIdentity",
-  gssapikexalgorithms: "gssKexAlgorithms",
 };
 
 const TIME_KEYS: Partial<Record<Opcode, IntKey>> = {
@@ -247,6 +246,7 @@ const ALGORITHM_KEYS: Partial<Record<Opcode, [StringKey, AlgorithmKind, string]>
   casignaturealgorithms: ["caSignAlgorithms", "key", "Bad key types"],
   hostbasedacceptedalgorithms: ["hostbasedAcceptedAlgos", "key", "Bad key types"],
   pubkeyacceptedalgorithms: ["pubkeyAcceptedAlgos", "key", "Bad key types"],
+  gssapikexalgorithms: ["gssKexAlgorithms", "gsskex", "Bad GSSAPI KexAlgorithms"],
 };
 
 const LIST_KEYS: Partial<Record<Opcode, ListKey>> = {
@@ -548,7 +548,7 @@ class LineHandler {
     if (!algorithmListValid(kind, text)) {
       this.fail(
         "JG_CONFIG_BAD_VALUE",
-        `${complaint} '${text}'. Run 'ssh -Q ${kind === "key" ? "key" : kind}' for the supported names.`,
+        `${complaint} '${text}': for the supported names, ${kind === "gsskex" ? "see ssh_config(5)" : `run 'ssh -Q ${kind}'`}.`,
       );
     }
     this.setString(key, text);
@@ -599,8 +599,7 @@ class LineHandler {
     if (text === "default") value = 0n;
     else {
       const scaled = scanScaled(text);
-      if (scaled === null || scaled < 0n)
-        this.fail("JG_CONFIG_BAD_VALUE", `Bad number '${text}' (e.g. 1G or 500M).`);
+      if (scaled === null) this.fail("JG_CONFIG_BAD_VALUE", `Bad number '${text}' (e.g. 1G or 500M).`);
       if (scaled !== 0n && scaled < 16n) this.fail("JG_CONFIG_BAD_VALUE", "RekeyLimit too small.");
       value = scaled;
     }

@@ -49,7 +49,13 @@ export function evaluateMatch(criteriaText: string, ctx: MatchContext): boolean 
   let attributes = 0;
   for (let i = 0; i < tokens.length; i++) {
     const original = tokens[i] as string;
-    if (original === "") break;
+    if (original === "") {
+      // strdelim() stops at an empty token; whatever follows is left over, which OpenSSH reports.
+      if (i < tokens.length - 1) {
+        throw new ConfigError("JG_CONFIG_SYNTAX", "keyword match extra arguments at end of line.", where);
+      }
+      break;
+    }
     if (original.startsWith("#")) break;
     const negate = original.startsWith("!");
     const attribute = (negate ? original.slice(1) : original).toLowerCase();
@@ -94,7 +100,6 @@ export function evaluateMatch(criteriaText: string, ctx: MatchContext): boolean 
         matched = matchPatternList(env.userName, arg) === 1;
         break;
       case "exec": {
-        if (!result) continue; // OpenSSH skips exec once an earlier criterion failed.
         const portText = String(port);
         const localHost = env.localHostname;
         const expanded = expandTokens(
@@ -115,6 +120,9 @@ export function evaluateMatch(criteriaText: string, ctx: MatchContext): boolean 
           null,
         );
         if (!expanded.ok) throw new ConfigError("JG_CONFIG_TOKEN", `Match exec: ${expanded.reason}.`, where);
+        // OpenSSH expands the command first (so a bad token is an error either way), then skips
+        // running it once an earlier criterion has failed.
+        if (!result) continue;
         const status = env.runShell(expanded.value);
         if (status === -1) {
           throw new ConfigError(

@@ -70,7 +70,11 @@ export function readConfigFile(
   const lines = file.text.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
   for (let index = 0; index < lines.length; index++) {
-    processLine(lines[index] as string, { file: path, line: index + 1 }, ctx, flags, lineState, depth);
+    // OpenSSH handles lines as C strings: a NUL byte ends the line.
+    const raw = lines[index] as string;
+    const nul = raw.indexOf("\0");
+    const text = nul < 0 ? raw : raw.slice(0, nul);
+    processLine(text, { file: path, line: index + 1 }, ctx, flags, lineState, depth);
   }
   return true;
 }
@@ -201,8 +205,8 @@ function includeFiles(
       pattern = flags.userConfig ? `~/.ssh/${arg}` : `/etc/ssh/${arg}`;
     }
     const expanded = expandTilde(pattern, ctx.env);
-    if (expanded === null)
-      throw new ConfigError("JG_CONFIG_INCLUDE", `glob failed for ${pattern}: unknown user.`, where);
+    // glob(GLOB_TILDE) matches nothing for an unknown ~user, and no match is not an error.
+    if (expanded === null) continue;
     const outerActive = state.active;
     for (const path of globPaths(expanded, ctx.env)) {
       readConfigFile(

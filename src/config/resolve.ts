@@ -12,6 +12,7 @@ import { type Forward, PORT_STREAMLOCAL, parseForward } from "./forward.js";
 import { applyJump } from "./handlers.js";
 import { connectionHash } from "./match.js";
 import {
+  ADDRESS_FAMILY,
   addIdentityFile,
   fillCanonicalizationDefaults,
   fillDefaults,
@@ -99,15 +100,20 @@ export function resolve(request: ResolveRequest): ResolvedHost {
     host = expanded.value;
     options.hostname = host;
   }
-  const wasAddress = isAddressLike(host);
-  if (!wasAddress) host = host.toLowerCase();
-  else host = canonicalAddress(host);
+  host = normaliseHost(host, options.addressFamily);
   // jumpgate never performs DNS canonicalisation (see docs/differences.md); CanonicalizeHostname
   // still triggers the final pass exactly as in OpenSSH.
   if (options.canonicalizeHostname !== 0 && !wantFinalPass) wantFinalPass = true;
   if (wantFinalPass) {
     options.hostname = host;
-    const finalCtx: ReadContext = { options, env, host, originalHost: hostArg, wantFinalPass: false, warnings };
+    const finalCtx: ReadContext = {
+      options,
+      env,
+      host,
+      originalHost: hostArg,
+      wantFinalPass: false,
+      warnings,
+    };
     readAllConfigs(request, finalCtx, true);
   }
 
@@ -131,6 +137,8 @@ export function resolve(request: ResolveRequest): ResolvedHost {
       );
     }
   }
+  // ssh never passes a file descriptor back from a ProxyJump hop.
+  if (options.jumpHost !== null) options.proxyUseFdpass = 0;
   if (options.port === 0) options.port = 22;
   if (options.hostKeyAlias !== null) options.hostKeyAlias = options.hostKeyAlias.toLowerCase();
   checkConsistency(options);
@@ -215,7 +223,9 @@ function applyCommandLine(items: CliItem[], env: ConfigEnvironment, warnings: st
         break;
       case "identity": {
         const path = expandTilde(item.value, env) ?? item.value;
-        addIdentityFile(options, path, true);
+        // ssh stat()s -i files: a missing one is reported and left out.
+        if (env.pathExists(path)) addIdentityFile(options, path, true);
+        else warnings.push(`Identity file ${path} not accessible: No such file or directory.`);
         break;
       }
       case "forwardAgent":
@@ -304,24 +314,39 @@ function parseDestination(text: string, options: Options): string {
 }
 
 /** is_addr_fast(): only an address can contain ':' or '%' or consist of digits and dots. */
-function isAddressLike(host: string): boolean {
-  return host.includes("%") || host.includes(":") || /^[0-9.]*$/.test(host) || isIP(host) !== 0;
+function isAddressFast(host: string): boolean {
+  return host.includes("%") || host.includes(":") || /^[0-9.]*$/.test(host);
 }
 
-/** getnameinfo(NI_NUMERICHOST) of a numeric address: 127.1 -> 127.0.0.1, FE80::1 -> fe80::1. */
-function canonicalAddress(host: string): string {
-  if (host.includes("%")) return host;
+/**
+ * getaddrinfo(AI_NUMERICHOST) then getnameinfo(NI_NUMERICHOST): the canonical text of a numeric
+ * address in the allowed family (inet_aton forms such as 127.1 or 0x7f.1 included), or null.
+ */
+function numericAddress(host: string, family: number): string | null {
+  if (host.includes("%")) return null;
   try {
     if (host.includes(":")) {
-      if (isIP(host) !== 6) return host;
+      if (isIP(host) !== 6 || family === ADDRESS_FAMILY.inet) return null;
       return new URL(`http://[${host}]/`).hostname.slice(1, -1);
     }
-    if (!/^[0-9.]+$/.test(host) || host === "") return host;
+    if (family === ADDRESS_FAMILY.inet6 || host === "" || !/^[0-9a-fA-FxX.]+$/.test(host)) return null;
+    // The WHATWG URL parser reads IPv4 numbers as inet_aton() does (decimal, octal, hex, short forms).
     const normal = new URL(`http://${host}/`).hostname;
-    return isIP(normal) === 4 ? normal : host;
+    return isIP(normal) === 4 ? normal : null;
   } catch {
-    return host;
+    return null;
   }
+}
+
+/**
+ * ssh.c: a numeric address keeps its case and is rewritten only when its canonical form differs
+ * other than by case; a name is lowercased. AddressFamily (as read so far) limits what counts.
+ */
+function normaliseHost(host: string, addressFamily: number): string {
+  const family = addressFamily === -1 ? ADDRESS_FAMILY.any : addressFamily;
+  const numeric = numericAddress(host, family);
+  if (numeric !== null) return numeric.toLowerCase() === host.toLowerCase() ? host : numeric;
+  return isAddressFast(host) ? host : host.toLowerCase();
 }
 
 const LOG_ORDER = ["SILENT", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG", "DEBUG2", "DEBUG3"];

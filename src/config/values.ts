@@ -189,20 +189,61 @@ export function validEnvName(name: string): boolean {
   return /^[A-Za-z0-9_]+$/.test(name);
 }
 
-/** scan_scaled() for RekeyLimit: a number with an optional K/M/G/T/P/E suffix (powers of 1024). */
-export function scanScaled(s: string): bigint | null {
-  const m = /^[ \t]*([+-]?)(\d+)(?:\.(\d+))?([bBkKmMgGtTpPeE]?)$/.exec(s);
-  if (!m) return null;
-  const units = "BKMGTPE";
-  const unit = (m[4] as string).toUpperCase();
-  const exponent = unit === "" ? 0 : units.indexOf(unit);
-  const scale = 1024n ** BigInt(exponent);
-  let value = BigInt(m[2] as string) * scale;
-  if (m[3] !== undefined) {
-    if (exponent === 0) return null;
-    const frac = m[3];
-    value += (BigInt(frac) * scale) / 10n ** BigInt(frac.length);
+const LLONG_MAX = 9223372036854775807n;
+const LLONG_MIN = -9223372036854775808n;
+const SCALE_CHARS = "BKMGTPE";
+/** fmt_scaled.c: MAX_DIGITS = SCALE_LENGTH * 3. */
+const MAX_DIGITS = 21;
+
+/**
+ * scan_scaled() (OpenBSD fmt_scaled.c) for RekeyLimit: digits with an optional fraction and one
+ * B/K/M/G/T/P/E unit (powers of 1024, either case) that may be followed only by a non-alphanumeric
+ * character. Without a unit the fraction is dropped. Null when invalid or out of range.
+ */
+export function scanScaled(text: string): bigint | null {
+  let p = 0;
+  while (p < text.length && /[ \t\n\v\f\r]/.test(text[p] as string)) p++;
+  let sign = 0n;
+  while (text[p] === "-" || text[p] === "+") {
+    if (sign !== 0n) return null;
+    sign = text[p] === "-" ? -1n : 1n;
+    p++;
   }
-  if (m[1] === "-") value = -value;
-  return value;
+  let whole = 0n;
+  let fpart = 0n;
+  let ndigits = 0;
+  let fractDigits = 0;
+  for (; p < text.length && /[0-9.]/.test(text[p] as string); p++) {
+    if (text[p] === ".") {
+      if (fractDigits > 0) return null;
+      fractDigits = 1;
+      continue;
+    }
+    const digit = BigInt((text[p] as string).charCodeAt(0) - 48);
+    if (fractDigits > 0) {
+      if (fractDigits >= MAX_DIGITS - 1) continue;
+      fractDigits++;
+      fpart = fpart * 10n + digit;
+      if (fpart > LLONG_MAX) return null;
+    } else {
+      if (++ndigits >= MAX_DIGITS) return null;
+      whole = whole * 10n + digit;
+      if (whole > LLONG_MAX) return null;
+    }
+  }
+  if (sign !== 0n) whole *= sign;
+  if (p >= text.length) return whole;
+  const unit = SCALE_CHARS.indexOf((text[p] as string).toUpperCase());
+  if (unit < 0) return null;
+  if (/[A-Za-z0-9]/.test(text[p + 1] ?? "")) return null;
+  const scale = 1024n ** BigInt(unit);
+  if (whole > LLONG_MAX / scale || whole < LLONG_MIN / scale) return null;
+  whole *= scale;
+  while (fpart >= LLONG_MAX / scale) {
+    fpart /= 10n;
+    fractDigits--;
+  }
+  fpart *= scale;
+  for (let i = 0; i < fractDigits - 1; i++) fpart /= 10n;
+  return sign === -1n ? whole - fpart : whole + fpart;
 }
