@@ -38,8 +38,10 @@ const BLANK: SplitLine = { keyword: "", rest: "" };
  * quote or a leading `=` goes through the literal strdelim() port.
  */
 export function splitKeyword(rawLine: string): SplitLine {
-  const line = trimLineEnd(rawLine);
-  const n = line.length;
+  // Work on [0, n) of the raw line: trimming by index saves a copy per line.
+  let n = rawLine.length;
+  while (n > 1 && (isSpace(rawLine.charCodeAt(n - 1)) || rawLine.charCodeAt(n - 1) === 12)) n--;
+  const line = rawLine;
   let i = 0;
   while (i < n && isSpace(line.charCodeAt(i))) i++;
   if (i >= n || line.charCodeAt(i) === 35 /* # */) return BLANK;
@@ -49,7 +51,7 @@ export function splitKeyword(rawLine: string): SplitLine {
     if (isSpace(c) || c === 61 /* = */ || c === 34 /* " */) break;
     i++;
   }
-  if (i === start || line.charCodeAt(i) === 34) return splitKeywordSlow(line);
+  if (i === start || (i < n && line.charCodeAt(i) === 34)) return splitKeywordSlow(line.slice(0, n));
   const keyword = line.slice(start, i);
   // Separator: whitespace, at most one '=', whitespace.
   let sawEquals = false;
@@ -61,7 +63,7 @@ export function splitKeyword(rawLine: string): SplitLine {
       i++;
     } else break;
   }
-  return { keyword, rest: line.slice(i) };
+  return { keyword, rest: line.slice(i, n) };
 }
 
 function splitKeywordSlow(line: string): SplitLine {
@@ -72,6 +74,9 @@ function splitKeywordSlow(line: string): SplitLine {
   return { keyword: first.token, rest };
 }
 
+const SPECIAL = /["'\\#]/;
+const BLANKS = /[ \t]+/;
+
 export type ArgvResult = { ok: true; args: string[] } | { ok: false };
 
 /**
@@ -79,6 +84,13 @@ export type ArgvResult = { ok: true; args: string[] } | { ok: false };
  * quotes) `\ ` are escapes, any other backslash is kept literally, `#` at a token start ends the line.
  */
 export function splitArgs(text: string): ArgvResult {
+  // Most values have no quotes, escapes or comments: split on blanks natively.
+  if (!SPECIAL.test(text)) {
+    const args = text.split(BLANKS);
+    if (args[0] === "") args.shift();
+    if (args[args.length - 1] === "") args.pop();
+    return { ok: true, args };
+  }
   const args: string[] = [];
   let i = 0;
   while (i < text.length) {
