@@ -5,76 +5,29 @@
 import { ALL_KEY_ALGS, assembleNames, DEFAULT_KEY_ALGS } from "./algorithms.js";
 import { type Forward, type ForwardKind, formatForward, isDynamic } from "./forward.js";
 import {
-  ADDRESS_FAMILY,
-  CANONICALIZE,
-  CONTROL_MASTER,
-  ESCAPECHAR_NONE,
-  type Options,
-  PUBKEY_AUTH,
-  REQUEST_TTY,
-  SESSION_TYPE,
-  STRICT_HOSTKEY,
-  TUNNEL_MODE,
-} from "./options.js";
+  ADDRESS,
+  CANONICALIZEHOSTNAME,
+  CONTROLMASTER,
+  type Multistate,
+  multistateName,
+  PUBKEYAUTH,
+  REQUESTTTY,
+  SESSIONTYPE,
+  STRICT,
+  TUNNEL,
+  YESNOASK,
+  YESNOASKCONFIRM,
+} from "./multistate.js";
+import { ESCAPECHAR_NONE, type Options } from "./options.js";
 import { iptos2str, TUNID_ANY } from "./values.js";
 
-type Names = Readonly<Record<number, string>>;
-
-/** fmt_multistate_int(): the first name in OpenSSH's table for each value. */
-const YESNO: Names = { 1: "yes", 0: "no" };
-const YESNOASK_NAMES: Names = { 1: "true", 0: "false", 2: "ask" };
-const STRICT_NAMES: Names = {
-  [STRICT_HOSTKEY.yes]: "true",
-  [STRICT_HOSTKEY.off]: "false",
-  [STRICT_HOSTKEY.ask]: "ask",
-  [STRICT_HOSTKEY.new]: "accept-new",
-};
-const ADDRESS_NAMES: Names = {
-  [ADDRESS_FAMILY.inet]: "inet",
-  [ADDRESS_FAMILY.inet6]: "inet6",
-  [ADDRESS_FAMILY.any]: "any",
-};
-const CONTROLMASTER_NAMES: Names = {
-  [CONTROL_MASTER.yes]: "true",
-  [CONTROL_MASTER.no]: "false",
-  [CONTROL_MASTER.auto]: "auto",
-  [CONTROL_MASTER.ask]: "ask",
-  [CONTROL_MASTER.autoask]: "autoask",
-};
-const TUNNEL_NAMES: Names = {
-  [TUNNEL_MODE.ethernet]: "ethernet",
-  [TUNNEL_MODE.pointopoint]: "point-to-point",
-  [TUNNEL_MODE.no]: "false",
-};
-const REQUESTTTY_NAMES: Names = {
-  [REQUEST_TTY.yes]: "true",
-  [REQUEST_TTY.no]: "false",
-  [REQUEST_TTY.force]: "force",
-  [REQUEST_TTY.auto]: "auto",
-};
-const SESSIONTYPE_NAMES: Names = {
-  [SESSION_TYPE.none]: "none",
-  [SESSION_TYPE.subsystem]: "subsystem",
-  [SESSION_TYPE.default]: "default",
-};
-const CANONICALIZE_NAMES: Names = {
-  [CANONICALIZE.yes]: "true",
-  [CANONICALIZE.no]: "false",
-  [CANONICALIZE.always]: "always",
-};
-const ADDKEYS_NAMES: Names = { 1: "true", 0: "false", 2: "ask", 3: "confirm" };
-const PUBKEY_NAMES: Names = {
-  [PUBKEY_AUTH.all]: "true",
-  [PUBKEY_AUTH.no]: "false",
-  [PUBKEY_AUTH.unbound]: "unbound",
-  [PUBKEY_AUTH.hbound]: "host-bound",
-};
-const FP_NAMES: Names = { 0: "MD5", 1: "SHA1", 2: "SHA256" };
-
-function fmt(value: number, names: Names): string {
+/** fmt_intarg() for plain flags: yes/no (not the table's first word, which would be true/false). */
+function yesNo(value: number): string {
   if (value === -1) return "unset";
-  return names[value] ?? "UNKNOWN";
+  return value === 1 ? "yes" : value === 0 ? "no" : "UNKNOWN";
 }
+
+const FINGERPRINT_HASH_NAMES = ["MD5", "SHA1", "SHA256"];
 
 /** vis(3) with VIS_WHITE for the escape character. */
 function visChar(code: number): string {
@@ -106,7 +59,8 @@ export function dumpConfig(o: Options, host: string): string {
     if (v !== null) out.push(`${k} ${v}`);
   };
   const int = (k: string, v: number) => out.push(`${k} ${v}`);
-  const flag = (k: string, v: number, names: Names = YESNO) => out.push(`${k} ${fmt(v, names)}`);
+  const flag = (k: string, v: number, table?: Multistate) =>
+    out.push(`${k} ${table === undefined ? yesNo(v) : multistateName(table, v)}`);
   const oneline = (k: string, values: string[]) =>
     out.push(`${k}${values.length === 0 ? " none" : ""}${values.map((v) => ` ${v}`).join("")}`);
 
@@ -117,17 +71,17 @@ export function dumpConfig(o: Options, host: string): string {
   str("hostname", host);
   int("port", o.port);
 
-  flag("addressfamily", o.addressFamily, ADDRESS_NAMES);
+  flag("addressfamily", o.addressFamily, ADDRESS);
   flag("batchmode", o.batchMode);
   flag("canonicalizefallbacklocal", o.canonicalizeFallbackLocal);
-  flag("canonicalizehostname", o.canonicalizeHostname, CANONICALIZE_NAMES);
+  flag("canonicalizehostname", o.canonicalizeHostname, CANONICALIZEHOSTNAME);
   flag("checkhostip", o.checkHostIp);
   flag("compression", o.compression);
-  flag("controlmaster", o.controlMaster, CONTROLMASTER_NAMES);
+  flag("controlmaster", o.controlMaster, CONTROLMASTER);
   flag("enablesshkeysign", o.enableSshKeysign);
   flag("clearallforwardings", o.clearForwardings);
   flag("exitonforwardfailure", o.exitOnForwardFailure);
-  flag("fingerprinthash", o.fingerprintHash, FP_NAMES);
+  out.push(`fingerprinthash ${FINGERPRINT_HASH_NAMES[o.fingerprintHash] ?? "UNKNOWN"}`);
   flag("forwardx11", o.forwardX11);
   flag("forwardx11trusted", o.forwardX11Trusted);
   flag("gatewayports", o.gatewayPorts);
@@ -147,18 +101,18 @@ export function dumpConfig(o: Options, host: string): string {
   flag("passwordauthentication", o.passwordAuthentication);
   flag("permitlocalcommand", o.permitLocalCommand);
   flag("proxyusefdpass", o.proxyUseFdpass);
-  flag("pubkeyauthentication", o.pubkeyAuthentication, PUBKEY_NAMES);
-  flag("requesttty", o.requestTty, REQUESTTTY_NAMES);
-  flag("sessiontype", o.sessionType, SESSIONTYPE_NAMES);
+  flag("pubkeyauthentication", o.pubkeyAuthentication, PUBKEYAUTH);
+  flag("requesttty", o.requestTty, REQUESTTTY);
+  flag("sessiontype", o.sessionType, SESSIONTYPE);
   flag("stdinnull", o.stdinNull);
   flag("forkafterauthentication", o.forkAfterAuthentication);
   flag("streamlocalbindunlink", o.streamlocalBindUnlink);
-  flag("stricthostkeychecking", o.strictHostKeyChecking, STRICT_NAMES);
+  flag("stricthostkeychecking", o.strictHostKeyChecking, STRICT);
   flag("tcpkeepalive", o.tcpKeepAlive);
-  flag("tunnel", o.tunOpen, TUNNEL_NAMES);
-  flag("verifyhostkeydns", o.verifyHostKeyDns, YESNOASK_NAMES);
+  flag("tunnel", o.tunOpen, TUNNEL);
+  flag("verifyhostkeydns", o.verifyHostKeyDns, YESNOASK);
   flag("visualhostkey", o.visualHostKey);
-  flag("updatehostkeys", o.updateHostkeys, YESNOASK_NAMES);
+  flag("updatehostkeys", o.updateHostkeys, YESNOASK);
   flag("enableescapecommandline", o.enableEscapeCommandline);
 
   int("canonicalizemaxdots", o.canonicalizeMaxDots);
@@ -209,7 +163,7 @@ export function dumpConfig(o: Options, host: string): string {
   if (o.permittedRemoteOpens.length === 0) out.push("permitremoteopen any");
   else oneline("permitremoteopen", o.permittedRemoteOpens);
 
-  if (o.addKeysToAgentLifespan <= 0) flag("addkeystoagent", o.addKeysToAgent, ADDKEYS_NAMES);
+  if (o.addKeysToAgentLifespan <= 0) flag("addkeystoagent", o.addKeysToAgent, YESNOASKCONFIRM);
   else out.push(`addkeystoagent${o.addKeysToAgent === 3 ? " confirm" : ""} ${o.addKeysToAgentLifespan}`);
 
   if (o.forwardAgentSockPath === null) flag("forwardagent", o.forwardAgent);

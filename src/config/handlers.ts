@@ -11,6 +11,21 @@ import type { ConfigEnvironment } from "./environment.js";
 import { forwardEquals, parseForward } from "./forward.js";
 import type { Opcode } from "./keywords.js";
 import {
+  ADDRESS,
+  CANONICALIZEHOSTNAME,
+  COMPRESSION,
+  CONTROLMASTER,
+  FLAG,
+  type Multistate,
+  PUBKEYAUTH,
+  REQUESTTTY,
+  SESSIONTYPE,
+  STRICT,
+  TUNNEL,
+  YESNOASK,
+  YESNOASKCONFIRM,
+} from "./multistate.js";
+import {
   ADDRESS_FAMILY,
   addCertificateFile,
   addIdentityFile,
@@ -53,72 +68,6 @@ export interface KeywordLine {
   cmdline: boolean;
   warn(message: string): void;
 }
-
-type Multistate = Readonly<Record<string, number>>;
-
-const FLAG: Multistate = { true: 1, false: 0, yes: 1, no: 0 };
-const YESNOASK: Multistate = { ...FLAG, ask: 2 };
-const STRICT: Multistate = {
-  true: STRICT_HOSTKEY.yes,
-  false: STRICT_HOSTKEY.off,
-  yes: STRICT_HOSTKEY.yes,
-  no: STRICT_HOSTKEY.off,
-  ask: STRICT_HOSTKEY.ask,
-  off: STRICT_HOSTKEY.off,
-  "accept-new": STRICT_HOSTKEY.new,
-};
-const YESNOASKCONFIRM: Multistate = { ...YESNOASK, confirm: 3 };
-const ADDRESS: Multistate = {
-  inet: ADDRESS_FAMILY.inet,
-  inet6: ADDRESS_FAMILY.inet6,
-  any: ADDRESS_FAMILY.any,
-};
-const CONTROLMASTER: Multistate = {
-  true: CONTROL_MASTER.yes,
-  yes: CONTROL_MASTER.yes,
-  false: CONTROL_MASTER.no,
-  no: CONTROL_MASTER.no,
-  auto: CONTROL_MASTER.auto,
-  ask: CONTROL_MASTER.ask,
-  autoask: CONTROL_MASTER.autoask,
-};
-const TUNNEL: Multistate = {
-  ethernet: TUNNEL_MODE.ethernet,
-  "point-to-point": TUNNEL_MODE.pointopoint,
-  true: TUNNEL_MODE.default,
-  yes: TUNNEL_MODE.default,
-  false: TUNNEL_MODE.no,
-  no: TUNNEL_MODE.no,
-};
-const REQUESTTTY: Multistate = {
-  true: REQUEST_TTY.yes,
-  yes: REQUEST_TTY.yes,
-  false: REQUEST_TTY.no,
-  no: REQUEST_TTY.no,
-  force: REQUEST_TTY.force,
-  auto: REQUEST_TTY.auto,
-};
-const SESSIONTYPE: Multistate = {
-  none: SESSION_TYPE.none,
-  subsystem: SESSION_TYPE.subsystem,
-  default: SESSION_TYPE.default,
-};
-const CANONICALIZEHOSTNAME: Multistate = {
-  true: CANONICALIZE.yes,
-  false: CANONICALIZE.no,
-  yes: CANONICALIZE.yes,
-  no: CANONICALIZE.no,
-  always: CANONICALIZE.always,
-};
-const PUBKEYAUTH: Multistate = {
-  true: PUBKEY_AUTH.all,
-  false: PUBKEY_AUTH.no,
-  yes: PUBKEY_AUTH.all,
-  no: PUBKEY_AUTH.no,
-  unbound: PUBKEY_AUTH.unbound,
-  "host-bound": PUBKEY_AUTH.hbound,
-};
-const COMPRESSION: Multistate = { yes: 1, no: 0 };
 
 /** Debian's log.c adds SILENT (listed first, so QUIET prints as SILENT). */
 const LOG_LEVELS = [
