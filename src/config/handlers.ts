@@ -25,21 +25,7 @@ import {
   YESNOASK,
   YESNOASKCONFIRM,
 } from "./multistate.js";
-import {
-  ADDRESS_FAMILY,
-  addCertificateFile,
-  addIdentityFile,
-  CANONICALIZE,
-  CONTROL_MASTER,
-  ESCAPECHAR_NONE,
-  FP_HASH,
-  type Options,
-  PUBKEY_AUTH,
-  REQUEST_TTY,
-  SESSION_TYPE,
-  STRICT_HOSTKEY,
-  TUNNEL_MODE,
-} from "./options.js";
+import { addCertificateFile, addIdentityFile, ESCAPECHAR_NONE, FP_HASH, type Options } from "./options.js";
 import type { ReadFlags } from "./reader.js";
 import { expandTokens } from "./tokens.js";
 import {
