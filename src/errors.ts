@@ -28,6 +28,25 @@ export const ERROR_CODES = {
   JG_FORWARD_SPEC: EXIT.ssh,
   JG_DESTINATION: EXIT.ssh,
   JG_JUMP_LOOP: EXIT.ssh,
+  // Connecting (connection/dial.ts, manager.ts)
+  JG_CONNECT_TIMEOUT: EXIT.ssh,
+  JG_CONNECT_REFUSED: EXIT.ssh,
+  JG_HOP_UNREACHABLE: EXIT.ssh,
+  JG_PROXYCOMMAND: EXIT.ssh,
+  JG_ALGORITHM_UNSUPPORTED: EXIT.ssh,
+  JG_CONNECTION_LOST: EXIT.ssh,
+  JG_CHANNEL_OPEN: EXIT.ssh,
+  // Host keys (connection/knownhosts.ts, hostkey.ts)
+  JG_HOSTKEY_MISMATCH: EXIT.ssh,
+  JG_HOSTKEY_UNKNOWN: EXIT.ssh,
+  JG_HOSTKEY_REVOKED: EXIT.ssh,
+  JG_HOSTKEY_REFUSED: EXIT.ssh,
+  // Authentication (connection/auth.ts, prompt.ts)
+  JG_KEY_PERMISSIONS: EXIT.ssh,
+  JG_KEY_PASSPHRASE: EXIT.ssh,
+  JG_KEY_UNREADABLE: EXIT.ssh,
+  JG_AUTH_FAILED: EXIT.ssh,
+  JG_PROMPT_UNAVAILABLE: EXIT.ssh,
   JG_INTERNAL: 1,
 } as const;
 
