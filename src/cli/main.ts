@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { EXIT, isJumpgateError } from "../errors.js";
 import { registerConfigCommand } from "./commands/config.js";
 import { registerDemoCommand } from "./commands/demo.js";
+import { registerSshCommand } from "./commands/ssh.js";
 
 function packageVersion(): string {
   const pkgUrl = new URL("../../package.json", import.meta.url);
@@ -26,6 +27,9 @@ Examples:
   jumpgate demo                            walk through the bundled examples`,
     );
   program.exitOverride();
+  // Subcommands like `ssh` take their own options after the destination (e.g. `ls -h`).
+  program.enablePositionalOptions();
+  registerSshCommand(program);
   registerConfigCommand(program);
   registerDemoCommand(program);
   return program;

@@ -12,6 +12,11 @@ export interface ShortOptionSpec {
   flags: string;
   /** Long options (without the leading dashes) that are plain flags, e.g. ["json", "route"]. */
   longFlags: readonly string[];
+  /**
+   * As ssh: options may follow the destination, but the next operand starts the remote command,
+   * and everything from there on (`ls -la`) belongs to it.
+   */
+  commandAfterDestination?: boolean;
 }
 
 export interface ParsedArg {
@@ -23,10 +28,13 @@ export interface ParsedArg {
 export function parseShortOptions(argv: readonly string[], spec: ShortOptionSpec): ParsedArg[] {
   const out: ParsedArg[] = [];
   let operandsOnly = false;
+  let operands = 0;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (operandsOnly || arg === "-" || !arg.startsWith("-")) {
       out.push({ name: "", value: arg });
+      operands++;
+      if (spec.commandAfterDestination && operands === 2) operandsOnly = true;
       continue;
     }
     if (arg === "--") {

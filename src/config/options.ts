@@ -141,7 +141,14 @@ export interface Options {
   enableEscapeCommandline: number;
   /** Where selected string values were set (for error messages after parsing). */
   origins: Partial<Record<string, Origin>>;
+  /**
+   * Algorithm lists as the user wrote them (before defaults were merged in), so the connection
+   * layer can tell a name the user asked for from one that only came with the defaults.
+   */
+  algorithmsAsWritten: Partial<Record<AlgorithmOption, string>>;
 }
+
+export type AlgorithmOption = "ciphers" | "macs" | "kexAlgorithms" | "hostKeyAlgorithms";
 
 /** Multistate values, named as OpenSSH's enums. */
 export const STRICT_HOSTKEY = { off: 0, new: 1, yes: 2, ask: 3 } as const;
@@ -271,6 +278,7 @@ export function initialOptions(): Options {
     requiredRsaSize: -1,
     enableEscapeCommandline: -1,
     origins: {},
+    algorithmsAsWritten: {},
   };
 }
 
@@ -406,6 +414,10 @@ export function fillDefaults(o: Options, stdioForward = false): string | null {
   o.enableEscapeCommandline = def(o.enableEscapeCommandline, 0);
   o.gssKexAlgorithms ??= DEFAULT_GSS_KEX;
 
+  for (const key of ["ciphers", "macs", "kexAlgorithms", "hostKeyAlgorithms"] as const) {
+    const written = o[key];
+    if (written !== null) o.algorithmsAsWritten[key] = written;
+  }
   const lists: Array<[keyof Options & string, string, string]> = [
     ["ciphers", DEFAULT_CIPHERS, ALL_CIPHERS],
     ["macs", DEFAULT_MACS, ALL_MACS],

@@ -461,10 +461,24 @@ function expandConnectionTokens(o: Options, host: string, env: ConfigEnvironment
  * Computed only on demand: `ssh -G` never follows the hops, so a loop must not break plain output.
  */
 export function resolveRoute(request: ResolveRequest, resolved: ResolvedHost = resolve(request)): RouteHop[] {
+  return resolveHops(request, resolved).map((h) => h.hop);
+}
+
+/** A hop of the route with everything resolved for it (its own user, keys, host key policy...). */
+export interface ResolvedHop {
+  hop: RouteHop;
+  resolved: ResolvedHost;
+}
+
+/** The route with each hop's resolved options, first hop first; what the connection manager dials. */
+export function resolveHops(
+  request: ResolveRequest,
+  resolved: ResolvedHost = resolve(request),
+): ResolvedHop[] {
   return buildRoute(request, resolved, new Set());
 }
 
-function buildRoute(request: ResolveRequest, resolved: ResolvedHost, visited: Set<string>): RouteHop[] {
+function buildRoute(request: ResolveRequest, resolved: ResolvedHost, visited: Set<string>): ResolvedHop[] {
   const env = request.env ?? nodeEnvironment();
   const { options: o, hostname: host } = resolved;
   const self: RouteHop = {
@@ -489,8 +503,13 @@ function buildRoute(request: ResolveRequest, resolved: ResolvedHost, visited: Se
     items.push({ kind: "destination", value: o.jumpHost });
     const nextVisited = new Set(visited).add(key);
     const hopRequest = { ...request, items, env };
-    return [...buildRoute(hopRequest, resolve(hopRequest), nextVisited), { ...self, transport: "jump" }];
+    return [
+      ...buildRoute(hopRequest, resolve(hopRequest), nextVisited),
+      { hop: { ...self, transport: "jump" }, resolved },
+    ];
   }
-  if (o.proxyCommand !== null) return [{ ...self, transport: "proxycommand", proxyCommand: o.proxyCommand }];
-  return [self];
+  if (o.proxyCommand !== null) {
+    return [{ hop: { ...self, transport: "proxycommand", proxyCommand: o.proxyCommand }, resolved }];
+  }
+  return [{ hop: self, resolved }];
 }

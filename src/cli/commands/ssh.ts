@@ -1,0 +1,247 @@
+/**
+ * `jumpgate ssh`: OpenSSH's client on jumpgate's connection manager. Thin on purpose: parsing the
+ * command line here, everything about connecting in src/connection, and running the session
+ * (stdio, pty, escapes, exit status) in ../ssh/run.ts.
+ */
+import type { Command } from "commander";
+import { dumpConfig } from "../../config/dump.js";
+import { type CliItem, resolve, resolveHops } from "../../config/resolve.js";
+import { ConnectionManager } from "../../connection/manager.js";
+import { createSecurity } from "../../connection/security.js";
+import { JumpgateError } from "../../errors.js";
+import { createLogger, type LogLevel, parseLogLevel } from "../../util/log.js";
+import { runSession, type SessionPlan, type TtyRequest } from "../ssh/run.js";
+import { type ParsedArg, parseShortOptions } from "../sshargs.js";
+
+const HELP = `
+Options (as in ssh; the ones listed are the ones jumpgate implements):
+  -F file            config file instead of ~/.ssh/config and /etc/ssh/ssh_config
+  -l user            remote user
+  -p port            remote port
+  -i file            identity (private key) file, repeatable
+  -J jumps           jump hosts: [user@]host[:port][,...]
+  -o Keyword=value   any ssh_config keyword, repeatable
+  -A / -a            enable / disable agent forwarding
+  -t / -T            force / disable pseudo-terminal allocation (-tt forces even without a local tty)
+  -N                 no remote command (keep the connection open, e.g. for a tunnel)
+  -W host:port       connect stdin/stdout to host:port through the server (usable as a ProxyCommand)
+  -e char            escape character (default ~, "none" disables)
+  -C                 compression
+  -4 / -6            IPv4 / IPv6 only
+  -v                 verbose (repeat for more)
+  -q                 quiet
+  -G                 print the resolved configuration (as 'ssh -G') and exit
+
+Escapes (after a newline, with a pty): ~. disconnect, ~? help, ~# connections, ~C command line, ~~ a literal ~.
+Exit status: the remote command's; 255 when jumpgate itself fails (connection, host key, authentication).
+
+Examples:
+  jumpgate ssh mcgonagall                        interactive shell through jaguar (ProxyJump in ~/.ssh/config)
+  jumpgate ssh -J jaguar student@127.0.0.2 uptime
+  jumpgate ssh -W %h:%p jaguar                   as 'ProxyCommand jumpgate ssh -W %h:%p jaguar'
+`;
+
+export function registerSshCommand(program: Command): void {
+  program
+    .command("ssh")
+    .summary("log in or run a command, through any number of jump hosts, like ssh")
+    .usage("[options] destination [command...]")
+    .argument("[args...]")
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .passThroughOptions()
+    .helpOption("-h, --help", "show this help")
+    .addHelpText("after", HELP)
+    .action(async (args: string[]) => {
+      process.exitCode = await runSsh(args);
+    });
+}
+
+interface ParsedSshArgs {
+  items: CliItem[];
+  configFile?: string;
+  command: string[];
+  tty: "auto" | "yes" | "force" | "no";
+  noCommand: boolean;
+  stdioForward: string | null;
+  escapeChar: string | null;
+  verbosity: number;
+  quiet: boolean;
+  printConfig: boolean;
+}
+
+const NOT_YET: Readonly<Record<string, string>> = {
+  L: "local port forwarding (-L)",
+  R: "remote port forwarding (-R)",
+  D: "dynamic port forwarding (-D)",
+  f: "going to the background (-f)",
+  M: "connection multiplexing (-M)",
+  S: "control sockets (-S)",
+  X: "X11 forwarding (-X)",
+  Y: "X11 forwarding (-Y)",
+};
+
+export function parseSshArgs(argv: readonly string[]): ParsedSshArgs {
+  const parsed: ParsedArg[] = parseShortOptions(argv, {
+    withValue: "FlpiJoWecLRDSbBm",
+    flags: "AatTNvqCG46fMXYkKgnsx",
+    longFlags: [],
+    commandAfterDestination: true,
+  });
+  const out: ParsedSshArgs = {
+    items: [],
+    command: [],
+    tty: "auto",
+    noCommand: false,
+    stdioForward: null,
+    escapeChar: null,
+    verbosity: 0,
+    quiet: false,
+    printConfig: false,
+  };
+  let destinationSeen = false;
+  for (const { name, value } of parsed) {
+    const notYet = NOT_YET[name];
+    if (notYet !== undefined) {
+      throw new JumpgateError("JG_USAGE", `jumpgate ssh does not support ${notYet} yet.`);
+    }
+    switch (name) {
+      case "":
+        if (!destinationSeen) {
+          out.items.push({ kind: "destination", value });
+          destinationSeen = true;
+        } else out.command.push(value);
+        break;
+      case "F":
+        out.configFile = value;
+        break;
+      case "l":
+        out.items.push({ kind: "user", value });
+        break;
+      case "p":
+        out.items.push({ kind: "port", value });
+        break;
+      case "i":
+        out.items.push({ kind: "identity", value });
+        break;
+      case "J":
+        out.items.push({ kind: "jump", value });
+        break;
+      case "o":
+        out.items.push({ kind: "option", value });
+        break;
+      case "c":
+        out.items.push({ kind: "option", value: `Ciphers=${value}` });
+        break;
+      case "m":
+        out.items.push({ kind: "option", value: `MACs=${value}` });
+        break;
+      case "A":
+      case "a":
+        out.items.push({ kind: "forwardAgent", value: name === "A" });
+        break;
+      case "C":
+        out.items.push({ kind: "option", value: "Compression=yes" });
+        break;
+      case "4":
+      case "6":
+        out.items.push({ kind: "option", value: `AddressFamily=${name === "4" ? "inet" : "inet6"}` });
+        break;
+      case "t":
+        out.tty = out.tty === "yes" ? "force" : "yes";
+        break;
+      case "T":
+        out.tty = "no";
+        break;
+      case "N":
+        out.noCommand = true;
+        break;
+      case "W":
+        out.stdioForward = value;
+        break;
+      case "e":
+        out.escapeChar = value;
+        break;
+      case "v":
+        out.verbosity++;
+        break;
+      case "q":
+        out.quiet = true;
+        break;
+      case "G":
+        out.printConfig = true;
+        break;
+      default:
+        throw new JumpgateError(
+          "JG_USAGE",
+          `jumpgate ssh does not support -${name}. Run 'jumpgate ssh --help' for the options it has.`,
+        );
+    }
+  }
+  if (!destinationSeen)
+    throw new JumpgateError("JG_USAGE", "jumpgate ssh needs a destination. Run 'jumpgate ssh --help'.");
+  return out;
+}
+
+function logLevelFor(args: ParsedSshArgs, configured: string): LogLevel {
+  if (args.quiet) return "QUIET";
+  if (args.verbosity >= 3) return "DEBUG3";
+  if (args.verbosity === 2) return "DEBUG2";
+  if (args.verbosity === 1) return "DEBUG1";
+  return parseLogLevel(configured);
+}
+
+/** Runs `jumpgate ssh`; resolves with the exit status. */
+export async function runSsh(argv: readonly string[]): Promise<number> {
+  const args = parseSshArgs(argv);
+  const request = {
+    items: args.items,
+    ...(args.configFile === undefined ? {} : { configFile: args.configFile }),
+  };
+  const resolved = resolve(request);
+  if (args.printConfig) {
+    process.stdout.write(dumpConfig(resolved.options, resolved.hostname));
+    return 0;
+  }
+  const log = createLogger(logLevelFor(args, resolved.options.logLevel ?? "INFO"));
+  for (const warning of resolved.warnings) log.error(warning);
+  const hops = resolveHops(request, resolved);
+  const o = resolved.options;
+  if (o.localForwards.length > 0 || o.remoteForwards.length > 0) {
+    log.info(
+      "jumpgate: forwards from the configuration are not set up by 'jumpgate ssh' yet; ignoring them.",
+    );
+  }
+  const security = createSecurity({ log, batchMode: o.batchMode === 1 });
+  const manager = new ConnectionManager({ security, log, idleTimeout: 0 });
+  const plan: SessionPlan = {
+    command: args.command.join(" "),
+    noCommand: args.noCommand || o.sessionType === 0,
+    stdioForward: args.stdioForward,
+    tty: ttyRequest(args.tty, o.requestTty),
+    escapeChar: args.escapeChar ?? escapeCharOf(o.escapeChar),
+    options: o,
+    log,
+  };
+  try {
+    const lease = await manager.acquire(hops);
+    try {
+      return await runSession(lease, plan, manager);
+    } finally {
+      lease.release();
+    }
+  } finally {
+    await manager.close();
+  }
+}
+
+function ttyRequest(flag: ParsedSshArgs["tty"], requestTty: number): TtyRequest {
+  if (flag !== "auto") return flag;
+  // RequestTTY: no=0 yes=1 force=2 auto=3 (config/options.ts REQUEST_TTY).
+  return requestTty === 0 ? "no" : requestTty === 1 ? "yes" : requestTty === 2 ? "force" : "auto";
+}
+
+function escapeCharOf(code: number): string | null {
+  if (code < 0) return null;
+  return String.fromCharCode(code);
+}

@@ -1,0 +1,271 @@
+/**
+ * One SSH connection (an ssh2 Client) behind a small promise API. ssh2 callbacks and error strings
+ * are translated here into JumpgateErrors with codes, so nothing above this file sees ssh2 events.
+ */
+
+import type { Duplex } from "node:stream";
+import {
+  type Algorithms,
+  type AuthHandlerMiddleware,
+  Client,
+  type ClientChannel,
+  type PseudoTtyOptions,
+} from "ssh2";
+import { JumpgateError } from "../errors.js";
+import type { Logger } from "../util/log.js";
+import type { Ssh2Algorithms } from "./algorithms.js";
+
+/** ssh2's authHandler callback, as auth.ts builds it. */
+export type AuthHandler = AuthHandlerMiddleware;
+
+export interface HostKey {
+  type: string;
+  blob: Buffer;
+}
+
+export interface SessionOptions {
+  sock: Duplex;
+  username: string;
+  hopName: string;
+  algorithms: Ssh2Algorithms;
+  /** Seconds between keepalives (ServerAliveInterval); 0 disables. */
+  keepaliveInterval: number;
+  keepaliveCountMax: number;
+  /** Seconds for the whole handshake (ConnectTimeout covers it too, as with OpenSSH). */
+  readyTimeout: number;
+  verifyHostKey(key: HostKey): Promise<void>;
+  auth: {
+    handler: AuthHandler;
+    failure(): JumpgateError;
+    classifyError(error: unknown): "ignore" | "failed" | "other";
+  };
+  /** Agent socket for agent authentication and forwarding. */
+  agent?: string;
+  agentForward: boolean;
+  log: Logger;
+}
+
+/** The key type is the first string of the host key blob. */
+export function hostKeyType(blob: Buffer): string {
+  if (blob.length < 4) return "unknown";
+  const length = blob.readUInt32BE(0);
+  return blob.subarray(4, 4 + length).toString("latin1");
+}
+
+export class SshSession {
+  private closedReason: string | null = null;
+  private readonly closeListeners: Array<(reason: string) => void> = [];
+  private openChannels = 0;
+
+  private constructor(
+    readonly client: Client,
+    readonly hopName: string,
+  ) {}
+
+  /** Performs the handshake, host key check and authentication over `sock`. */
+  static open(opts: SessionOptions): Promise<SshSession> {
+    const client = new Client();
+    const session = new SshSession(client, opts.hopName);
+    return new Promise((resolve, reject) => {
+      let verifierError: unknown;
+      let settled = false;
+      let bannerTimer: NodeJS.Timeout | null = null;
+      const finish = (error?: unknown) => {
+        if (settled) return;
+        settled = true;
+        if (bannerTimer) clearTimeout(bannerTimer);
+        if (error === undefined) resolve(session);
+        else {
+          client.end();
+          reject(error);
+        }
+      };
+      client.on("ready", () => finish());
+      // OpenSSH's ConnectTimeout also covers the banner exchange: a server that accepts the TCP
+      // connection but never speaks SSH must not hang us.
+      const limit = Math.max(opts.readyTimeout, 0);
+      if (limit > 0) {
+        bannerTimer = setTimeout(() => {
+          finish(
+            new JumpgateError(
+              "JG_CONNECT_TIMEOUT",
+              `${opts.hopName}: no SSH handshake within ${limit}s (ConnectTimeout): the server did not answer as an SSH server.`,
+            ),
+          );
+          opts.sock.destroy();
+        }, limit * 1000);
+      }
+      client.once("handshake", () => {
+        if (bannerTimer) clearTimeout(bannerTimer);
+      });
+      client.on("error", (error: Error & { level?: string }) => {
+        if (!settled) {
+          const kind = opts.auth.classifyError(error);
+          // A key that could not be used after all: ssh2 goes on with the next method.
+          if (kind === "ignore") return;
+          finish(kind === "failed" ? opts.auth.failure() : translateError(error, verifierError, opts));
+          return;
+        }
+        session.markClosed(describeFailure(error));
+      });
+      client.on("close", () => {
+        if (!settled)
+          finish(
+            new JumpgateError(
+              "JG_CONNECTION_LOST",
+              `${opts.hopName}: connection closed during the handshake.`,
+            ),
+          );
+        session.markClosed(session.closedReason ?? "connection closed by the server");
+      });
+      client.connect({
+        sock: opts.sock,
+        username: opts.username,
+        // The names were checked against ssh2's own supported lists in algorithms.ts.
+        algorithms: opts.algorithms as Algorithms,
+        keepaliveInterval: opts.keepaliveInterval * 1000,
+        keepaliveCountMax: opts.keepaliveCountMax,
+        // Prompts (host key, passphrase, password) may take the user any time: no overall limit.
+        // ConnectTimeout bounds the part before them, up to the key exchange (see below).
+        readyTimeout: 0,
+        ...(opts.agent ? { agent: opts.agent } : {}),
+        agentForward: opts.agentForward && opts.agent !== undefined,
+        // ssh2 calls this with the raw host key blob; the answer may come later (a prompt).
+        hostVerifier: (blob: Buffer, verify: (valid: boolean) => void) => {
+          opts
+            .verifyHostKey({ type: hostKeyType(blob), blob })
+            .then(() => verify(true))
+            .catch((error: unknown) => {
+              verifierError = error;
+              verify(false);
+            });
+        },
+        authHandler: opts.auth.handler,
+        debug: opts.log.enabled("DEBUG3") ? (line: string) => opts.log.debug(line, "DEBUG3") : undefined,
+      });
+    });
+  }
+
+  get closed(): boolean {
+    return this.closedReason !== null;
+  }
+
+  get reason(): string | null {
+    return this.closedReason;
+  }
+
+  get channels(): number {
+    return this.openChannels;
+  }
+
+  onClose(listener: (reason: string) => void): void {
+    if (this.closedReason !== null) listener(this.closedReason);
+    else this.closeListeners.push(listener);
+  }
+
+  /** Ends the connection; `reason` is what listeners (and the dashboard) are told. */
+  close(reason = "closed by jumpgate"): void {
+    if (this.closedReason === null) this.closedReason = reason;
+    this.client.end();
+    // A peer that does not answer our disconnect must not keep the process alive.
+    setTimeout(() => this.client.destroy(), 2000).unref();
+  }
+
+  private markClosed(reason: string): void {
+    if (this.closedReason !== null && this.closeListeners.length === 0) return;
+    this.closedReason ??= reason;
+    const listeners = this.closeListeners.splice(0);
+    for (const listener of listeners) listener(this.closedReason);
+  }
+
+  private track(channel: ClientChannel): ClientChannel {
+    this.openChannels++;
+    channel.once("close", () => {
+      this.openChannels--;
+    });
+    return channel;
+  }
+
+  /** A direct-tcpip channel to host:port as seen from this server. */
+  forwardOut(host: string, port: number): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      this.client.forwardOut("127.0.0.1", 0, host, port, (error, channel) => {
+        if (error)
+          reject(
+            new JumpgateError(
+              "JG_CHANNEL_OPEN",
+              `${this.hopName}: open channel to ${host}:${port} failed: ${error.message}`,
+              { cause: error },
+            ),
+          );
+        else resolve(this.track(channel));
+      });
+    });
+  }
+
+  exec(
+    command: string,
+    opts: { pty?: PseudoTtyOptions | false; env?: Record<string, string> } = {},
+  ): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      const execOptions = { ...(opts.pty ? { pty: opts.pty } : {}), ...(opts.env ? { env: opts.env } : {}) };
+      this.client.exec(command, execOptions, (error, channel) => {
+        if (error)
+          reject(
+            new JumpgateError("JG_CHANNEL_OPEN", `${this.hopName}: exec request failed: ${error.message}`, {
+              cause: error,
+            }),
+          );
+        else resolve(this.track(channel));
+      });
+    });
+  }
+
+  shell(opts: { pty: PseudoTtyOptions | false; env?: Record<string, string> }): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      const callback = (error: Error | undefined, channel: ClientChannel) => {
+        if (error)
+          reject(
+            new JumpgateError("JG_CHANNEL_OPEN", `${this.hopName}: shell request failed: ${error.message}`, {
+              cause: error,
+            }),
+          );
+        else resolve(this.track(channel));
+      };
+      const env = opts.env ? { env: opts.env } : {};
+      if (opts.pty === false) this.client.shell(false, env, callback);
+      else this.client.shell(opts.pty, env, callback);
+    });
+  }
+}
+
+function describeFailure(error: Error & { level?: string }): string {
+  if (/keepalive/i.test(error.message))
+    return "the server stopped answering keepalives (ServerAliveInterval/ServerAliveCountMax)";
+  return error.message;
+}
+
+/** Maps ssh2's handshake errors onto jumpgate's codes and messages. */
+function translateError(
+  error: Error & { level?: string },
+  verifierError: unknown,
+  opts: SessionOptions,
+): unknown {
+  if (verifierError !== undefined) return verifierError;
+  if (error.level === "client-authentication") return opts.auth.failure();
+  if (/Timed out while waiting for handshake/i.test(error.message)) {
+    return new JumpgateError(
+      "JG_CONNECT_TIMEOUT",
+      `${opts.hopName}: the SSH handshake timed out (ConnectTimeout).`,
+      { cause: error },
+    );
+  }
+  if (/no matching/i.test(error.message) || error.level === "handshake") {
+    return new JumpgateError(
+      "JG_ALGORITHM_UNSUPPORTED",
+      `${opts.hopName}: no common algorithm with the server: ${error.message}. Adjust Ciphers/MACs/KexAlgorithms/HostKeyAlgorithms.`,
+      { cause: error },
+    );
+  }
+  return new JumpgateError("JG_CONNECTION_LOST", `${opts.hopName}: ${error.message}`, { cause: error });
+}
