@@ -1,0 +1,73 @@
+/**
+ * Running `jumpgate ssh` once its arguments are parsed: resolve the route, connect through the
+ * manager, run the session, close everything.
+ */
+import { dumpConfig } from "../../config/dump.js";
+import { resolve, resolveHops } from "../../config/resolve.js";
+import { ConnectionManager } from "../../connection/manager.js";
+import { createSecurity } from "../../connection/security.js";
+import { createLogger, type LogLevel, parseLogLevel } from "../../util/log.js";
+import type { ParsedSshArgs } from "../commands/ssh.js";
+import { runSession, type SessionPlan, type TtyRequest } from "./run.js";
+
+function logLevelFor(args: ParsedSshArgs, configured: string): LogLevel {
+  if (args.quiet) return "QUIET";
+  if (args.verbosity >= 3) return "DEBUG3";
+  if (args.verbosity === 2) return "DEBUG2";
+  if (args.verbosity === 1) return "DEBUG1";
+  return parseLogLevel(configured);
+}
+
+/** Runs `jumpgate ssh`; resolves with the exit status. */
+export async function runSsh(args: ParsedSshArgs): Promise<number> {
+  const request = {
+    items: args.items,
+    ...(args.configFile === undefined ? {} : { configFile: args.configFile }),
+  };
+  const resolved = resolve(request);
+  if (args.printConfig) {
+    process.stdout.write(dumpConfig(resolved.options, resolved.hostname));
+    return 0;
+  }
+  const log = createLogger(logLevelFor(args, resolved.options.logLevel ?? "INFO"));
+  for (const warning of resolved.warnings) log.error(warning);
+  const hops = resolveHops(request, resolved);
+  const o = resolved.options;
+  if (o.localForwards.length > 0 || o.remoteForwards.length > 0) {
+    log.info(
+      "jumpgate: forwards from the configuration are not set up by 'jumpgate ssh' yet; ignoring them.",
+    );
+  }
+  const security = createSecurity({ log, batchMode: o.batchMode === 1 });
+  const manager = new ConnectionManager({ security, log, idleTimeout: 0 });
+  const plan: SessionPlan = {
+    command: args.command.join(" "),
+    noCommand: args.noCommand || o.sessionType === 0,
+    stdioForward: args.stdioForward,
+    tty: ttyRequest(args.tty, o.requestTty),
+    escapeChar: args.escapeChar ?? escapeCharOf(o.escapeChar),
+    options: o,
+    log,
+  };
+  try {
+    const lease = await manager.acquire(hops);
+    try {
+      return await runSession(lease, plan, manager);
+    } finally {
+      lease.release();
+    }
+  } finally {
+    await manager.close();
+  }
+}
+
+function ttyRequest(flag: ParsedSshArgs["tty"], requestTty: number): TtyRequest {
+  if (flag !== "auto") return flag;
+  // RequestTTY: no=0 yes=1 force=2 auto=3 (config/options.ts REQUEST_TTY).
+  return requestTty === 0 ? "no" : requestTty === 1 ? "yes" : requestTty === 2 ? "force" : "auto";
+}
+
+function escapeCharOf(code: number): string | null {
+  if (code < 0) return null;
+  return String.fromCharCode(code);
+}
