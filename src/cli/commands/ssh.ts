@@ -5,13 +5,8 @@
  * (stdio, pty, escapes, exit status) in ../ssh/run.ts.
  */
 import type { Command } from "commander";
-import { dumpConfig } from "../../config/dump.js";
-import { type CliItem, resolve, resolveHops } from "../../config/resolve.js";
-import { ConnectionManager } from "../../connection/manager.js";
-import { createSecurity } from "../../connection/security.js";
+import type { CliItem } from "../../config/resolve.js";
 import { JumpgateError } from "../../errors.js";
-import { createLogger, type LogLevel, parseLogLevel } from "../../util/log.js";
-import { runSession, type SessionPlan, type TtyRequest } from "../ssh/run.js";
 import { type ParsedArg, parseShortOptions } from "../sshargs.js";
 
 const HELP = `
