@@ -4,6 +4,9 @@
  */
 import type { ReadStream } from "node:tty";
 
+/** In raw mode Ctrl-C is a byte for the remote side; these still come from outside (kill, hangup). */
+const FATAL_SIGNALS: readonly NodeJS.Signals[] = ["SIGTERM", "SIGHUP", "SIGQUIT"];
+
 export interface TerminalGuard {
   restore(): void;
 }
@@ -23,9 +26,16 @@ export function enterRawMode(stdin: NodeJS.ReadStream = process.stdin): Terminal
       // The terminal is already gone (hangup): nothing left to restore.
     }
     process.off("exit", restore);
+    for (const signal of FATAL_SIGNALS) process.off(signal, onSignal);
   };
-  // 'exit' runs for process.exit(), uncaught exceptions and signal handlers that exit.
+  // A signal that would kill us must not leave the terminal raw: restore, then die of it.
+  const onSignal = (signal: NodeJS.Signals) => {
+    restore();
+    process.kill(process.pid, signal);
+  };
+  // 'exit' runs for process.exit() and uncaught exceptions; the signals need their own handlers.
   process.on("exit", restore);
+  for (const signal of FATAL_SIGNALS) process.once(signal, onSignal);
   return { restore };
 }
 
