@@ -162,6 +162,9 @@ export function dialProxyCommand(opts: ProxyCommandOptions): Promise<ProxyComman
     );
     child.once("spawn", () => {
       const stream = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
+      // Tearing the pair down (destroy) reports an AbortError; the connection's own close already
+      // says what happened, so it must not surface as an unhandled error.
+      stream.on("error", (error) => opts.log.debug(`ProxyCommand stream: ${error.message}`));
       child.once("exit", (code, signal) => {
         opts.log.debug(`ProxyCommand exited with ${signal ?? `status ${code}`}.`);
         stream.destroy();

@@ -36,6 +36,20 @@ describeE2E("connection manager on the lab", "netns", () => {
     await lab?.stop();
   });
 
+  /** The sshd processes serving connections on jaguar (not its listener). */
+  function jaguarConnectionPids(): string[] {
+    const pids = spawnSync("pgrep", ["-f", "sshd: .*@notty|sshd: [a-z]+ \\[priv\\]|sshd: [a-z]+$"], {
+      encoding: "utf8",
+    })
+      .stdout.trim()
+      .split("\n")
+      .filter(Boolean);
+    return pids.filter((pid) => {
+      const ns = spawnSync("ip", ["netns", "identify", pid], { encoding: "utf8" }).stdout.trim();
+      return ns.endsWith("jaguar") || (lab.mode === "loopback" && ns === "");
+    });
+  }
+
   const hopsFor = (destination: string) =>
     resolveHops({ items: [{ kind: "destination", value: destination }], configFile: cfg });
 
@@ -82,6 +96,36 @@ describeE2E("connection manager on the lab", "netns", () => {
       await manager.close();
     }
   });
+
+  it("detects a peer that stops answering (ServerAliveInterval/ServerAliveCountMax)", async () => {
+    const manager = new ConnectionManager({
+      security: createSecurity({ log: silentLogger, batchMode: true }),
+      log: silentLogger,
+      idleTimeout: 10_000,
+    });
+    const hops = resolveHops({
+      items: [
+        { kind: "option", value: "ServerAliveInterval=1" },
+        { kind: "option", value: "ServerAliveCountMax=2" },
+        { kind: "destination", value: "jaguar" },
+      ],
+      configFile: cfg,
+    });
+    const lease = await manager.acquire(hops);
+    const lost = new Promise<string>((r) => lease.session.onClose(r));
+    const stopped = jaguarConnectionPids();
+    expect(stopped.length).toBeGreaterThan(0);
+    // Freeze jaguar's side of our connection: TCP stays up, SSH stops answering.
+    for (const pid of stopped) spawnSync("kill", ["-STOP", pid]);
+    try {
+      const reason = await lost;
+      expect(reason).toMatch(/keepalive/i);
+    } finally {
+      for (const pid of stopped) spawnSync("kill", ["-KILL", pid]);
+      lease.release();
+      await manager.close();
+    }
+  }, 30_000);
 
   it("closes mcgonagall's connection with a clear reason when jaguar's is killed", async () => {
     const manager = new ConnectionManager({
