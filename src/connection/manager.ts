@@ -54,17 +54,22 @@ export interface Lease {
   release(): void;
 }
 
-interface Entry {
+/** What the pool knows about one connection while it is being opened and afterwards. */
+interface EntryState {
   key: string;
   hopName: string;
   hops: string[];
   parent: Entry | null;
-  promise: Promise<SshSession>;
   session: SshSession | null;
   refs: number;
   idleTimer: NodeJS.Timeout | null;
   since: number;
   authMethod: string | null;
+}
+
+interface Entry extends EntryState {
+  /** Settles once the connection is ready (or failed); shared by concurrent acquirers. */
+  promise: Promise<SshSession>;
 }
 
 /** The identity of a hop in a route key: who, where, and how it is reached. */
@@ -139,7 +144,7 @@ export class ConnectionManager {
     }
   }
 
-  private retain(entry: Entry): void {
+  private retain(entry: EntryState): void {
     entry.refs++;
     if (entry.idleTimer) {
       clearTimeout(entry.idleTimer);
@@ -147,7 +152,7 @@ export class ConnectionManager {
     }
   }
 
-  private releaseEntry(entry: Entry): void {
+  private releaseEntry(entry: EntryState): void {
     entry.refs = Math.max(0, entry.refs - 1);
     if (entry.refs > 0 || entry.session === null) return;
     const session = entry.session;
@@ -165,19 +170,19 @@ export class ConnectionManager {
     const found = this.pool.get(key);
     if (found && !found.session?.closed) return found.promise.then(() => found);
     const hop = hops[index] as ResolvedHop;
-    const entry: Entry = {
+    const state: EntryState = {
       key,
       hopName: hop.hop.name,
       hops: prefix.map((h) => h.hop.name),
       parent: null,
-      promise: Promise.resolve(null as unknown as SshSession),
       session: null,
       refs: 0,
       idleTimer: null,
       since: Date.now(),
       authMethod: null,
     };
-    entry.promise = this.open(entry, hops, index);
+    // The entry is the state object itself, so what open() records is what the pool sees.
+    const entry: Entry = Object.assign(state, { promise: this.open(state, hops, index) });
     this.pool.set(key, entry);
     entry.promise.catch(() => {
       if (this.pool.get(key) === entry) this.pool.delete(key);
@@ -185,7 +190,7 @@ export class ConnectionManager {
     return entry.promise.then(() => entry);
   }
 
-  private async open(entry: Entry, hops: readonly ResolvedHop[], index: number): Promise<SshSession> {
+  private async open(entry: EntryState, hops: readonly ResolvedHop[], index: number): Promise<SshSession> {
     const hop = hops[index] as ResolvedHop;
     const o = hop.resolved.options;
     const log = this.opts.log;
@@ -305,7 +310,7 @@ export class ConnectionManager {
     });
   }
 
-  private onClosed(entry: Entry, reason: string): void {
+  private onClosed(entry: EntryState, reason: string): void {
     if (entry.idleTimer) clearTimeout(entry.idleTimer);
     if (this.pool.get(entry.key) === entry) this.pool.delete(entry.key);
     this.emit({ kind: "closed", route: entry.key, hop: entry.hopName, reason });
