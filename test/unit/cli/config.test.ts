@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatRoute, runConfig } from "../../../src/cli/commands/config.js";
-import { JumpgateError } from "../../../src/errors.js";
+import { jumpgateErrorOf } from "../../support/errors.js";
 
 let dir: string;
 let config: string;
@@ -44,15 +44,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function usageError(fn: () => unknown): JumpgateError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof JumpgateError) return error;
-    throw error;
-  }
-  throw new Error("expected a JumpgateError");
-}
+const usageError = jumpgateErrorOf;
 
 describe("runConfig: ssh -G output", () => {
   it("prints one 'keyword value' line per value, ending with a newline", () => {

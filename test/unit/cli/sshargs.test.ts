@@ -1,19 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { parseShortOptions, type ShortOptionSpec } from "../../../src/cli/sshargs.js";
-import { JumpgateError } from "../../../src/errors.js";
+import { jumpgateErrorOf } from "../../support/errors.js";
 
 const spec: ShortOptionSpec = { withValue: "FlpJoLRDi", flags: "Aa", longFlags: ["json", "route"] };
 const parse = (...argv: string[]) => parseShortOptions(argv, spec);
 
-function usageError(fn: () => unknown): JumpgateError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof JumpgateError) return error;
-    throw error;
-  }
-  throw new Error("expected a usage error");
-}
+const usageError = jumpgateErrorOf;
 
 describe("parseShortOptions (getopt-style, as ssh reads its arguments)", () => {
   it("takes a value glued to the letter or in the next argument", () => {

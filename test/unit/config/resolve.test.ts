@@ -6,7 +6,8 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { dumpConfig } from "../../../src/config/dump.js";
 import { type CliItem, type ResolvedHost, resolve, resolveRoute } from "../../../src/config/resolve.js";
-import { ConfigError, JumpgateError } from "../../../src/errors.js";
+import { ConfigError } from "../../../src/errors.js";
+import { jumpgateErrorOf } from "../../support/errors.js";
 import { type FakeEnv, type FakeEnvOptions, fakeEnv, HOME, USER_CONFIG } from "./fake-env.js";
 
 const SYSTEM_CONFIG = "/etc/ssh/ssh_config";
@@ -41,15 +42,7 @@ function lines(dest: string, c: Case = {}): string[] {
   return run(dest, c).lines;
 }
 
-function errorOf(fn: () => unknown): JumpgateError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof JumpgateError) return error;
-    throw error;
-  }
-  throw new Error("expected a JumpgateError, got success");
-}
+const errorOf = jumpgateErrorOf;
 
 function routeOf(dest: string, c: Case = {}) {
   const files = { ...(c.config === undefined ? {} : { [USER_CONFIG]: c.config }), ...c.files };

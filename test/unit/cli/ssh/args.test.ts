@@ -1,17 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { parseSshArgs } from "../../../../src/cli/commands/ssh.js";
 import { escapeByte } from "../../../../src/cli/ssh/run.js";
-import { JumpgateError } from "../../../../src/errors.js";
+import { jumpgateErrorOf } from "../../../support/errors.js";
 
-function usage(fn: () => unknown): JumpgateError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof JumpgateError) return error;
-    throw error;
-  }
-  throw new Error("expected a JumpgateError");
-}
+const usage = jumpgateErrorOf;
 
 describe("jumpgate ssh arguments", () => {
   it("takes options before and after the destination, then the command verbatim", () => {
