@@ -47,6 +47,8 @@ export const ERROR_CODES = {
   JG_KEY_UNREADABLE: EXIT.ssh,
   JG_AUTH_FAILED: EXIT.ssh,
   JG_PROMPT_UNAVAILABLE: EXIT.ssh,
+  // The demo (`jumpgate demo --check`)
+  JG_DEMO_CHECK_FAILED: 1,
   JG_INTERNAL: 1,
 } as const;
 

@@ -24,7 +24,7 @@ export function buildProgram(): Command {
 Examples:
   jumpgate config -G mcgonagall            resolve ~/.ssh/config as 'ssh -G mcgonagall' does
   jumpgate config --route mcgonagall       show the hops: you -> jaguar -> mcgonagall
-  jumpgate demo                            walk through the bundled examples`,
+  jumpgate demo                            a bastion and an internal host in-process, through jumpgate`,
     );
   program.exitOverride();
   // Subcommands like `ssh` take their own options after the destination (e.g. `ls -h`).

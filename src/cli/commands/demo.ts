@@ -1,69 +1,37 @@
-import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+/**
+ * `jumpgate demo` (what `npm start` runs): thin on purpose. The demo itself is in ../demo/run.ts,
+ * loaded only when the command runs, so that `jumpgate --help` never pays for ssh2.
+ */
 import type { Command } from "commander";
-import { runConfig } from "./config.js";
 
-/** The bundled examples live at the package root, next to dist/. */
-const EXAMPLES = fileURLToPath(new URL("../../../config-examples/", import.meta.url));
+const HELP = `
+Starts an embedded lab in this process (no root, no sshd): the bastion jaguar on
+127.0.0.1, and mcgonagall, reachable only through jaguar, with a service on its
+own 127.0.0.1:12345. Then, with jumpgate's connection manager, it runs hostname
+on mcgonagall through jaguar, talks to the localhost-only service, shows the
+route and the connection events, tours the bundled config-examples, and keeps
+the lab up until Ctrl-C so that you can try it with 'jumpgate ssh' or 'ssh'.
+Stopping it deletes the lab's temporary dir, keys included.
 
-interface ExampleRoute {
-  file: string;
-  title: string;
-  destination: string;
-}
+With --check it walks the same journey without waiting, prints one line per
+step ('ok  <step>' or 'FAIL <step>: <reason>'), and exits 0 only if every step
+worked.
 
-function bundledRoutes(): ExampleRoute[] {
-  return readdirSync(EXAMPLES)
-    .filter((f) => f.endsWith(".conf"))
-    .sort()
-    .flatMap((file) => {
-      const lines = readFileSync(join(EXAMPLES, file), "utf8").split("\n");
-      const title = (lines[0] ?? "").replace(/^#\s*/, "");
-      return lines
-        .map((line) => /^# expect-route: (\S+) =>/.exec(line))
-        .filter((m): m is RegExpExecArray => m !== null)
-        .map((m) => ({ file, title, destination: m[1] as string }));
-    });
-}
-
-/** Compares `jumpgate config` with the installed `ssh -G`, when OpenSSH is there to compare with. */
-function parity(routes: ExampleRoute[], cwd: string): string {
-  const probe = spawnSync("ssh", ["-V"], { encoding: "utf8" });
-  if (probe.error)
-    return "OpenSSH's ssh is not installed here, so the byte-for-byte check against 'ssh -G' is skipped.";
-  let same = 0;
-  for (const r of routes) {
-    const args = ["-F", join(EXAMPLES, r.file), r.destination];
-    const ssh = spawnSync("ssh", ["-G", ...args], { encoding: "utf8", cwd });
-    if (ssh.status === 0 && ssh.stdout === runConfig(args)) same++;
-  }
-  return `'jumpgate config' vs '${probe.stderr.trim()}' -G: ${same}/${routes.length} destinations byte-identical.`;
-}
-
-export function runDemo(): string {
-  const routes = bundledRoutes();
-  const out: string[] = ["jumpgate demo: how each bundled ssh_config reaches its hosts", ""];
-  let lastFile = "";
-  for (const r of routes) {
-    if (r.file !== lastFile) {
-      out.push(`${r.file}: ${r.title}`);
-      lastFile = r.file;
-    }
-    out.push(`  ${runConfig(["-F", join(EXAMPLES, r.file), "--route", r.destination]).trimEnd()}`);
-  }
-  out.push("", parity(routes, process.cwd()), "");
-  out.push("Try: jumpgate config -F config-examples/01-proxyjump.conf --json mcgonagall");
-  return `${out.join("\n")}\n`;
-}
+Examples:
+  jumpgate demo              start the lab and walk through it (Ctrl-C stops it)
+  jumpgate demo --check      self-test: every step ok, exit status 0
+`;
 
 export function registerDemoCommand(program: Command): void {
   program
     .command("demo")
-    .summary("tour of the bundled examples: routes through jaguar, checked against ssh -G")
-    .addHelpText("after", "\nExample:\n  jumpgate demo")
-    .action(() => {
-      process.stdout.write(runDemo());
+    .summary("an embedded bastion and internal host to try jumpgate on (--check: self-test)")
+    .description("Start an embedded jaguar -> mcgonagall lab and walk through it")
+    .option("--check", "run every step non-interactively, one ok/FAIL line each; exit 0 if all ok")
+    .helpOption("-h, --help", "show this help")
+    .addHelpText("after", HELP)
+    .action(async (options: { check?: boolean }) => {
+      const { runDemoCheck, runDemoTour } = await import("../demo/run.js");
+      process.exitCode = options.check === true ? await runDemoCheck() : await runDemoTour();
     });
 }
