@@ -195,7 +195,8 @@ describe("createPrompter (read_passphrase's choice) and BatchMode", () => {
 const haveScript = spawnSync("script", ["--version"]).status === 0;
 if (!haveScript && process.env.CI === "true")
   throw new Error("script(1) is required for the tty prompter tests");
-if (!haveScript) console.warn("[jumpgate] SKIPPED the real-terminal prompt tests: script(1) not found (Debian: bsdutils)");
+if (!haveScript)
+  console.warn("[jumpgate] SKIPPED the real-terminal prompt tests: script(1) not found (Debian: bsdutils)");
 
 /** prompt.ts and errors.ts as plain JavaScript, so a child node (no TypeScript loader) can run them. */
 function buildDriver(): string {
