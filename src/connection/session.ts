@@ -18,6 +18,18 @@ import type { Ssh2Algorithms } from "./algorithms.js";
 /** ssh2's authHandler callback, as auth.ts builds it. */
 export type AuthHandler = AuthHandlerMiddleware;
 
+/** How a session channel ended: the remote exit status, or the signal that killed the command. */
+export interface ChannelOutcome {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface RunningChannel {
+  channel: ClientChannel;
+  /** Settles when the channel closes. */
+  done: Promise<ChannelOutcome>;
+}
+
 export interface HostKey {
   type: string;
   blob: Buffer;
@@ -186,6 +198,24 @@ export class SshSession {
     return channel;
   }
 
+  /**
+   * A session channel (exec or shell) with its outcome captured from the start: through a jump
+   * hop, success, output, exit status and close can arrive in one read, before any code awaiting
+   * the channel runs, so listeners attached later would miss them.
+   */
+  private running(channel: ClientChannel): RunningChannel {
+    let code: number | null = null;
+    let signal: string | null = null;
+    channel.on("exit", (exitCode: number | null, exitSignal?: string) => {
+      if (typeof exitCode === "number") code = exitCode;
+      if (exitSignal) signal = exitSignal;
+    });
+    const done = new Promise<ChannelOutcome>((resolve) => {
+      channel.once("close", () => resolve({ code, signal }));
+    });
+    return { channel: this.track(channel), done };
+  }
+
   /** A direct-tcpip channel to host:port as seen from this server. */
   forwardOut(host: string, port: number): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
@@ -206,7 +236,7 @@ export class SshSession {
   exec(
     command: string,
     opts: { pty?: PseudoTtyOptions | false; env?: Record<string, string> } = {},
-  ): Promise<ClientChannel> {
+  ): Promise<RunningChannel> {
     return new Promise((resolve, reject) => {
       const execOptions = { ...(opts.pty ? { pty: opts.pty } : {}), ...(opts.env ? { env: opts.env } : {}) };
       this.client.exec(command, execOptions, (error, channel) => {
@@ -216,12 +246,12 @@ export class SshSession {
               cause: error,
             }),
           );
-        else resolve(this.track(channel));
+        else resolve(this.running(channel));
       });
     });
   }
 
-  shell(opts: { pty: PseudoTtyOptions | false; env?: Record<string, string> }): Promise<ClientChannel> {
+  shell(opts: { pty: PseudoTtyOptions | false; env?: Record<string, string> }): Promise<RunningChannel> {
     return new Promise((resolve, reject) => {
       const callback = (error: Error | undefined, channel: ClientChannel) => {
         if (error)
@@ -230,7 +260,7 @@ export class SshSession {
               cause: error,
             }),
           );
-        else resolve(this.track(channel));
+        else resolve(this.running(channel));
       };
       const env = opts.env ? { env: opts.env } : {};
       if (opts.pty === false) this.client.shell(false, env, callback);

@@ -56,12 +56,12 @@ describeE2E("connection manager on the lab", "netns", () => {
   async function run(manager: ConnectionManager, destination: string, command: string): Promise<string> {
     const lease = await manager.acquire(hopsFor(destination));
     try {
-      const channel = await lease.session.exec(command);
+      const { channel, done } = await lease.session.exec(command);
       let out = "";
       channel.on("data", (d: Buffer) => {
         out += d.toString();
       });
-      await new Promise((r) => channel.on("close", r));
+      await done;
       return out;
     } finally {
       lease.release();

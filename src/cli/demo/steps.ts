@@ -303,22 +303,19 @@ function execText(
   command: string,
 ): Promise<{ stdout: string; stderr: string; code: number | null }> {
   return session.exec(command).then(
-    (channel) =>
+    ({ channel, done }) =>
       new Promise((resolve, reject) => {
         let stdout = "";
         let stderr = "";
-        let code: number | null = null;
+        // Output is buffered until these listeners attach; the outcome was captured at open.
         channel.on("data", (d: Buffer) => {
           stdout += d.toString();
         });
         channel.stderr.on("data", (d: Buffer) => {
           stderr += d.toString();
         });
-        channel.on("exit", (status: number | null) => {
-          code = status;
-        });
         channel.once("error", reject);
-        channel.once("close", () => resolve({ stdout, stderr, code }));
+        done.then(({ code }) => resolve({ stdout, stderr, code }));
       }),
   );
 }

@@ -3,7 +3,6 @@
  * a remote command or an interactive shell, with a pty when asked (or when ssh would give one),
  * escapes, window resizes, and the remote exit status as ours.
  */
-import type { ClientChannel } from "ssh2";
 import type { Options } from "../../config/options.js";
 import type { ConnectionManager, Lease } from "../../connection/manager.js";
 import { JumpgateError } from "../../errors.js";
@@ -107,7 +106,7 @@ async function runChannel(lease: Lease, plan: SessionPlan, manager: ConnectionMa
     ? { term: process.env.TERM ?? "vt100", rows: size.rows, cols: size.cols, width: 0, height: 0 }
     : false;
   const command = plan.command !== "" ? plan.command : o.remoteCommand;
-  const channel: ClientChannel =
+  const { channel, done } =
     command !== null && command !== ""
       ? await lease.session.exec(command, { pty: ptyOptions, ...(hasEnv ? { env: hasEnv } : {}) })
       : await lease.session.shell({ pty: ptyOptions, ...(hasEnv ? { env: hasEnv } : {}) });
@@ -128,8 +127,6 @@ async function runChannel(lease: Lease, plan: SessionPlan, manager: ConnectionMa
   const escapeText = plan.escapeChar ?? "~";
 
   return new Promise<number>((resolve) => {
-    let exitCode: number | null = null;
-    let exitSignal: string | null = null;
     let finished = false;
     const finish = (code: number) => {
       if (finished) return;
@@ -182,15 +179,13 @@ async function runChannel(lease: Lease, plan: SessionPlan, manager: ConnectionMa
 
     channel.pipe(process.stdout, { end: false });
     channel.stderr.pipe(process.stderr, { end: false });
-    channel.on("exit", (code: number | null, signal?: string) => {
-      if (typeof code === "number") exitCode = code;
-      if (signal) exitSignal = signal;
-    });
-    channel.on("close", () => {
-      if (exitSignal !== null) {
-        process.stderr.write(`jumpgate: remote command killed by signal ${exitSignal}\n`);
+    // The outcome was captured when the channel opened: through a jump, exit status and close
+    // may arrive before this code runs.
+    done.then(({ code, signal }) => {
+      if (signal !== null) {
+        process.stderr.write(`jumpgate: remote command killed by signal ${signal}\n`);
         finish(EXIT_SSH);
-      } else finish(exitCode ?? EXIT_SSH);
+      } else finish(code ?? EXIT_SSH);
     });
     lease.session.onClose((reason) => {
       if (finished) return;
