@@ -50,6 +50,14 @@ export const ERROR_CODES = {
   // The demo (`jumpgate demo --check`)
   JG_DEMO_CHECK_FAILED: 1,
   JG_INTERNAL: 1,
+  // The agent (agent/protocol.ts, keyring.ts, server.ts)
+  JG_AGENT_PROTOCOL: 1,
+  JG_AGENT_FRAME_TOO_LARGE: 1,
+  JG_AGENT_UNSUPPORTED_KEY: 1,
+  JG_AGENT_KEY_NOT_FOUND: 1,
+  JG_AGENT_LOCKED: 1,
+  JG_AGENT_CONFIRM_REFUSED: 1,
+  JG_AGENT_SOCKET: 1,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

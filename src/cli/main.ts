@@ -1,67 +1,41 @@
-import { readFileSync } from "node:fs";
-import { Command, CommanderError } from "commander";
-import { EXIT, isJumpgateError } from "../errors.js";
-import { registerConfigCommand } from "./commands/config.js";
-import { registerDemoCommand } from "./commands/demo.js";
-import { registerSshCommand } from "./commands/ssh.js";
+/**
+ * The CLI's entry point (bin/jumpgate.js calls main()). It sets process.exitCode rather than
+ * calling process.exit(). `jumpgate ssh` takes a short path that skips commander: every
+ * millisecond of start-up counts against OpenSSH's 10 ms (see bench/RESULTS.md).
+ */
+import { isJumpgateError } from "../errors.js";
 
-function packageVersion(): string {
-  const pkgUrl = new URL("../../package.json", import.meta.url);
-  const pkg = JSON.parse(readFileSync(pkgUrl, "utf8")) as { version: string };
-  return pkg.version;
-}
-
-export function buildProgram(): Command {
-  const program = new Command();
-  program
-    .name("jumpgate")
-    .description("SSH toolbox for people who live behind bastions")
-    .version(packageVersion(), "-V, --version", "print the version and exit")
-    .showHelpAfterError("(run with --help for usage)")
-    .addHelpText(
-      "after",
-      `
-Examples:
-  jumpgate config -G mcgonagall            resolve ~/.ssh/config as 'ssh -G mcgonagall' does
-  jumpgate config --route mcgonagall       show the hops: you -> jaguar -> mcgonagall
-  jumpgate demo                            a bastion and an internal host in-process, through jumpgate`,
-    );
-  program.exitOverride();
-  // Subcommands like `ssh` take their own options after the destination (e.g. `ls -h`).
-  program.enablePositionalOptions();
-  registerSshCommand(program);
-  registerConfigCommand(program);
-  registerDemoCommand(program);
-  return program;
-}
-
-/** Entry point used by bin/jumpgate.js; sets process.exitCode instead of calling process.exit(). */
 export async function main(argv: string[]): Promise<void> {
   // `jumpgate config x | head` closes our stdout early: that is the reader's choice, not a failure.
   process.stdout.on("error", (error: NodeJS.ErrnoException) => {
     if (error.code === "EPIPE") process.exit(0);
     throw error;
   });
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv);
-  } catch (error) {
-    process.exitCode = reportError(error);
+  if (argv[2] === "ssh") {
+    const handled = await runSshDirectly(argv.slice(3));
+    if (handled) return;
   }
+  const { runProgram } = await import("./program.js");
+  await runProgram(argv);
 }
 
-function reportError(error: unknown): number {
-  if (error instanceof CommanderError) {
-    // commander already printed its message (or the help / version text).
-    if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return EXIT.ok;
-    if (error.code === "commander.help") return EXIT.ok;
-    return EXIT.usage;
-  }
-  if (isJumpgateError(error)) {
+/** Runs `jumpgate ssh` without loading commander; false when commander should take over (help). */
+async function runSshDirectly(args: string[]): Promise<boolean> {
+  const { parseSshArgs } = await import("./commands/ssh.js");
+  try {
+    const parsed = parseSshArgs(args);
+    if (parsed.help) return false;
+    const { runSsh } = await import("./ssh/main.js");
+    process.exitCode = await runSsh(parsed);
+  } catch (error) {
+    if (!isJumpgateError(error)) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      process.stderr.write(`jumpgate: JG_INTERNAL: unexpected failure, please report it:\n${message}\n`);
+      process.exitCode = 1;
+      return true;
+    }
     process.stderr.write(`jumpgate: ${error.code}: ${error.message}\n`);
-    return error.exitCode;
+    process.exitCode = error.exitCode;
   }
-  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(`jumpgate: JG_INTERNAL: unexpected failure, please report it:\n${message}\n`);
-  return 1;
+  return true;
 }

@@ -65,6 +65,8 @@ export interface ParsedSshArgs {
   verbosity: number;
   quiet: boolean;
   printConfig: boolean;
+  /** -h before the destination: show the help (commander prints it). */
+  help: boolean;
 }
 
 const NOT_YET: Readonly<Record<string, string>> = {
@@ -81,8 +83,8 @@ const NOT_YET: Readonly<Record<string, string>> = {
 export function parseSshArgs(argv: readonly string[]): ParsedSshArgs {
   const parsed: ParsedArg[] = parseShortOptions(argv, {
     withValue: "FlpiJoWecLRDSbBm",
-    flags: "AatTNvqCG46fMXYkKgnsx",
-    longFlags: [],
+    flags: "AatTNvqCG46fMXYkKgnsxh",
+    longFlags: ["help"],
     commandAfterDestination: true,
   });
   const out: ParsedSshArgs = {
@@ -95,6 +97,7 @@ export function parseSshArgs(argv: readonly string[]): ParsedSshArgs {
     verbosity: 0,
     quiet: false,
     printConfig: false,
+    help: false,
   };
   let destinationSeen = false;
   for (const { name, value } of parsed) {
@@ -168,6 +171,10 @@ export function parseSshArgs(argv: readonly string[]): ParsedSshArgs {
       case "G":
         out.printConfig = true;
         break;
+      case "h":
+      case "help":
+        out.help = true;
+        break;
       default:
         throw new JumpgateError(
           "JG_USAGE",
@@ -175,7 +182,8 @@ export function parseSshArgs(argv: readonly string[]): ParsedSshArgs {
         );
     }
   }
-  if (!destinationSeen)
+  if (!destinationSeen && !out.help) {
     throw new JumpgateError("JG_USAGE", "jumpgate ssh needs a destination. Run 'jumpgate ssh --help'.");
+  }
   return out;
 }

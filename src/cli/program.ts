@@ -1,0 +1,63 @@
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { EXIT, isJumpgateError } from "../errors.js";
+import { registerConfigCommand } from "./commands/config.js";
+import { registerDemoCommand } from "./commands/demo.js";
+import { registerSshCommand } from "./commands/ssh.js";
+
+function packageVersion(): string {
+  const pkgUrl = new URL("../../package.json", import.meta.url);
+  const pkg = JSON.parse(readFileSync(pkgUrl, "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("jumpgate")
+    .description("SSH toolbox for people who live behind bastions")
+    .version(packageVersion(), "-V, --version", "print the version and exit")
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  jumpgate ssh mcgonagall hostname         run a command through jaguar (ProxyJump in ~/.ssh/config)
+  jumpgate config mcgonagall               resolve ~/.ssh/config as 'ssh -G mcgonagall' does
+  jumpgate config --route mcgonagall       show the hops: you -> jaguar -> mcgonagall
+  jumpgate demo                            a bastion and an internal host in-process, through jumpgate`,
+    );
+  program.exitOverride();
+  // Subcommands like `ssh` take their own options after the destination (e.g. `ls -h`).
+  program.enablePositionalOptions();
+  registerSshCommand(program);
+  registerConfigCommand(program);
+  registerDemoCommand(program);
+  return program;
+}
+
+/** Parses and runs the command line with commander (help, version, every command). */
+export async function runProgram(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    process.exitCode = reportError(error);
+  }
+}
+
+export function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // commander already printed its message (or the help / version text).
+    if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return EXIT.ok;
+    if (error.code === "commander.help") return EXIT.ok;
+    return EXIT.usage;
+  }
+  if (isJumpgateError(error)) {
+    process.stderr.write(`jumpgate: ${error.code}: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`jumpgate: JG_INTERNAL: unexpected failure, please report it:\n${message}\n`);
+  return 1;
+}
