@@ -58,6 +58,9 @@ export const ERROR_CODES = {
   JG_AGENT_LOCKED: 1,
   JG_AGENT_CONFIRM_REFUSED: 1,
   JG_AGENT_SOCKET: 1,
+  // Talking to an agent (agent/client.ts, `jumpgate add`); 2 as ssh-add when there is no agent.
+  JG_AGENT_UNAVAILABLE: 2,
+  JG_AGENT_REFUSED: 1,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -6,7 +6,7 @@
  * Every malformed or truncated input gives an `AgentProtocolError` (a JumpgateError); nothing else
  * is ever thrown by the decoding functions.
  */
-import { JumpgateError, type ErrorCode } from "../errors.js";
+import { type ErrorCode, JumpgateError } from "../errors.js";
 
 /** OpenSSH's own cap (AGENT_MAX_LEN) is 256 KiB. */
 export const MAX_FRAME_BYTES = 256 * 1024;
@@ -425,7 +425,18 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  constructor(private readonly maxFrame = MAX_FRAME_BYTES) {}
+  private readonly wipe: boolean;
+
+  /**
+   * `wipeConsumed`: zero the input bytes of each frame once it is copied out (the caller hands over
+   * its chunks; they may hold private keys).
+   */
+  constructor(
+    private readonly maxFrame = MAX_FRAME_BYTES,
+    opts: { wipeConsumed?: boolean } = {},
+  ) {
+    this.wipe = opts.wipeConsumed === true;
+  }
 
   /** Feeds bytes; returns the complete payloads (type byte + body) now available. */
   push(chunk: Buffer): Buffer[] {
@@ -452,12 +463,18 @@ export class FrameDecoder {
 
   private peek(n: number): Buffer {
     if (this.chunks[0]!.length >= n) return this.chunks[0]!.subarray(0, n);
-    return Buffer.concat(this.chunks).subarray(0, n);
+    return Buffer.concat(this.chunks, n);
   }
 
   private take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    let all: Buffer;
+    if (this.chunks.length === 1) all = this.chunks[0]!;
+    else {
+      all = Buffer.concat(this.chunks);
+      if (this.wipe) for (const c of this.chunks) c.fill(0);
+    }
     const frame = Buffer.from(all.subarray(0, n));
+    if (this.wipe) all.fill(0, 0, n);
     const rest = all.subarray(n);
     this.chunks = rest.length > 0 ? [rest] : [];
     this.buffered = rest.length;
