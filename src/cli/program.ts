@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { EXIT, isJumpgateError } from "../errors.js";
+import { registerAddCommand } from "./commands/add.js";
+import { registerAgentCommand } from "./commands/agent.js";
 import { registerConfigCommand } from "./commands/config.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerSshCommand } from "./commands/ssh.js";
@@ -33,6 +35,8 @@ Examples:
   registerSshCommand(program);
   registerConfigCommand(program);
   registerDemoCommand(program);
+  registerAddCommand(program);
+  registerAgentCommand(program);
   return program;
 }
 
