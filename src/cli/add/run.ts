@@ -28,7 +28,7 @@ export interface AddIo {
   home?: string;
 }
 
-type Action = "add" | "list" | "listPublic" | "delete" | "deleteAll" | "lock" | "unlock";
+type Action = "add" | "list" | "listPublic" | "delete" | "deleteAll" | "lock" | "unlock" | "query";
 
 export interface AddArgs {
   action: Action;
@@ -70,14 +70,14 @@ function usage(message: string): JumpgateError {
 export function parseAddArgs(argv: readonly string[]): AddArgs {
   let parsed: ParsedArg[];
   try {
-    parsed = parseShortOptions(argv, { withValue: "t", flags: "lLdDxXcq", longFlags: [] });
+    parsed = parseShortOptions(argv, { withValue: "t", flags: "lLdDxXcqQ", longFlags: [] });
   } catch (err) {
     throw isJumpgateError(err) ? usage(err.message) : err;
   }
   const out: AddArgs = { action: "add", files: [], confirm: false, quiet: false };
   const setAction = (action: Action): void => {
     if (out.action !== "add" && out.action !== action) {
-      throw usage("Choose one of -l, -L, -d, -D, -x, -X. Run 'jumpgate add --help'.");
+      throw usage("Choose one of -l, -L, -d, -D, -x, -X, -Q. Run 'jumpgate add --help'.");
     }
     out.action = action;
   };
@@ -103,6 +103,9 @@ export function parseAddArgs(argv: readonly string[]): AddArgs {
         break;
       case "X":
         setAction("unlock");
+        break;
+      case "Q":
+        setAction("query");
         break;
       case "c":
         out.confirm = true;
@@ -254,6 +257,20 @@ async function perform(client: AgentClient, args: AddArgs, io: AddIo): Promise<n
       return lockOrUnlock(client, args, io);
     case "delete":
       return deleteKeys(client, args, io);
+    case "query": {
+      // The `query` extension (OpenSSH 10's ssh-add -Q): which extensions the agent supports.
+      const names = await client.query().catch((err: unknown) => {
+        io.stderr(`query failed: ${reason(err)}\n`);
+        return undefined;
+      });
+      if (names === undefined) return 1;
+      if (names === null) {
+        io.stderr("The agent does not support the query extension.\n");
+        return 1;
+      }
+      io.stdout(names.map((n) => `${n}\n`).join(""));
+      return 0;
+    }
     case "add":
       return addKeys(client, args, io);
   }

@@ -18,6 +18,7 @@ Options (as in ssh-add):
   -t life            the agent forgets the keys after life: seconds or 1h30m, 2d, 90s...
   -c                 the agent asks for confirmation before each use of the keys
   -q                 quiet
+  -Q                 list the extensions the agent supports (the "query" extension)
 
 Passphrases are asked on the terminal, or through SSH_ASKPASS (SSH_ASKPASS_REQUIRE=force).
 Key files readable by others are refused, as ssh-add does.
@@ -32,7 +33,7 @@ export function registerAddCommand(program: Command): void {
   program
     .command("add")
     .summary("add keys to an ssh-agent, list, remove, lock them, like ssh-add")
-    .usage("[-cDdLlqXx] [-t life] [file...]")
+    .usage("[-cDdLlQqXx] [-t life] [file...]")
     .argument("[args...]")
     .allowUnknownOption()
     .allowExcessArguments()
