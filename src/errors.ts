@@ -58,9 +58,23 @@ export const ERROR_CODES = {
   JG_AGENT_LOCKED: 1,
   JG_AGENT_CONFIRM_REFUSED: 1,
   JG_AGENT_SOCKET: 1,
+  // Destination constraints (agent/protocol.ts, destination.ts; `jumpgate add -h`: 255 as ssh-add)
+  JG_AGENT_CONSTRAINT: 1,
+  JG_AGENT_DESTINATION: 255,
   // Talking to an agent (agent/client.ts, `jumpgate add`); 2 as ssh-add when there is no agent.
   JG_AGENT_UNAVAILABLE: 2,
   JG_AGENT_REFUSED: 1,
+  // Port forwarding (forward/*, connection/session.ts forwardIn, `jumpgate forward`, `ssh -L/-R/-D`)
+  JG_FORWARD_BIND: EXIT.ssh,
+  JG_FORWARD_REMOTE: EXIT.ssh,
+  JG_FORWARD_SOCKS: EXIT.ssh,
+  // The gate (gate/*, `jumpgate gate`, `jumpgate status`)
+  JG_GATE_DIR_UNSAFE: 1,
+  JG_GATE_NOT_RUNNING: 1,
+  JG_GATE_START: 1,
+  JG_GATE_VERSION: 1,
+  JG_GATE_PROTOCOL: 1,
+  JG_GATE_LOST: EXIT.ssh,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

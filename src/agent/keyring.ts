@@ -19,36 +19,47 @@ import {
 } from "node:crypto";
 import { JumpgateError } from "../errors.js";
 import {
+  AgentConnection,
+  checkConstrainedSign,
+  identityPermitted,
+  type SessionBind,
+  sessionBind,
+} from "./destination.js";
+import {
   type AgentPrivateKey,
   type Constraints,
+  type DestConstraint,
   type EcdsaCurve,
   fromMpint,
   type Identity,
   publicBlobOf,
   SIGN_FLAGS,
-  WireReader,
   WireWriter,
 } from "./protocol.js";
-import { verifySshSignature } from "./verify.js";
 
-/** What a server needs from a keyring (like Go's agent.ExtendedAgent). */
+export type { SessionBind } from "./destination.js";
+export { AgentConnection } from "./destination.js";
+
+/**
+ * What a server needs from a keyring (like Go's agent.ExtendedAgent). `conn` is the client
+ * connection the request came on (its session binds decide what destination-constrained keys it
+ * may see and use); without one, a request counts as local use on a fresh connection.
+ */
 export interface AgentBackend {
-  list(): Promise<Identity[]>;
-  sign(keyBlob: Buffer, data: Buffer, flags: number): Promise<Buffer>;
-  add(key: AgentPrivateKey, comment: string, constraints?: Constraints): Promise<void>;
-  remove(keyBlob: Buffer): Promise<void>;
+  list(conn?: AgentConnection): Promise<Identity[]>;
+  sign(keyBlob: Buffer, data: Buffer, flags: number, conn?: AgentConnection): Promise<Buffer>;
+  add(
+    key: AgentPrivateKey,
+    comment: string,
+    constraints?: Constraints,
+    conn?: AgentConnection,
+  ): Promise<void>;
+  remove(keyBlob: Buffer, conn?: AgentConnection): Promise<void>;
   removeAll(): Promise<void>;
   lock(passphrase: Buffer): Promise<void>;
   unlock(passphrase: Buffer): Promise<void>;
   /** Returns the SUCCESS body (possibly empty); throws JG_AGENT_PROTOCOL for unsupported ones. */
-  extension(name: string, contents: Buffer): Promise<Buffer>;
-}
-
-export interface SessionBind {
-  hostKey: Buffer;
-  sessionId: Buffer;
-  signature: Buffer;
-  forwarding: boolean;
+  extension(name: string, contents: Buffer, conn?: AgentConnection): Promise<Buffer>;
 }
 
 export interface KeyringOptions {
@@ -71,12 +82,19 @@ interface Entry {
   blob: Buffer;
   comment: string;
   confirm: boolean;
+  /** restrict-destination-v00@openssh.com constraints; undefined or empty: usable anywhere. */
+  destinations: DestConstraint[] | undefined;
   /** Epoch milliseconds, or undefined for no lifetime. */
   expiresAt: number | undefined;
 }
 
 function agentError(
-  code: "JG_AGENT_KEY_NOT_FOUND" | "JG_AGENT_LOCKED" | "JG_AGENT_CONFIRM_REFUSED" | "JG_AGENT_PROTOCOL",
+  code:
+    | "JG_AGENT_KEY_NOT_FOUND"
+    | "JG_AGENT_LOCKED"
+    | "JG_AGENT_CONFIRM_REFUSED"
+    | "JG_AGENT_PROTOCOL"
+    | "JG_AGENT_CONSTRAINT",
   message: string,
 ): JumpgateError {
   return new JumpgateError(code, message);
@@ -246,7 +264,10 @@ export class Keyring implements AgentBackend {
   private readonly confirmFn: (question: string) => Promise<boolean>;
   private readonly delayFn: (failures: number) => number;
   private readonly now: () => number;
-  /** session-bind@openssh.com records, most recent last. */
+  /**
+   * The last session-bind@openssh.com records accepted on any connection, most recent last
+   * (diagnostics and tests; what constrains keys is each connection's own list).
+   */
   readonly sessionBinds: SessionBind[] = [];
 
   constructor(opts: KeyringOptions = {}) {
@@ -281,18 +302,36 @@ export class Keyring implements AgentBackend {
     this.timer.unref();
   }
 
-  async list(): Promise<Identity[]> {
+  async list(conn: AgentConnection = new AgentConnection()): Promise<Identity[]> {
     this.expire();
     if (this.locked) return [];
-    return this.entries.map((e) => ({ blob: Buffer.from(e.blob), comment: e.comment }));
+    // Keys this connection's binds do not permit are not shown (process_request_identities).
+    return this.entries
+      .filter((e) => identityPermitted(e.destinations, conn, undefined))
+      .map((e) => ({ blob: Buffer.from(e.blob), comment: e.comment }));
   }
 
-  async add(key: AgentPrivateKey, comment: string, constraints: Constraints = {}): Promise<void> {
+  async add(
+    key: AgentPrivateKey,
+    comment: string,
+    constraints: Constraints = {},
+    conn: AgentConnection = new AgentConnection(),
+  ): Promise<void> {
     this.expire();
     if (this.locked) throw agentError("JG_AGENT_LOCKED", "agent is locked");
     if (constraints.extensions && constraints.extensions.length > 0) {
       // OpenSSH refuses keys with constraint extensions it does not implement.
-      throw agentError("JG_AGENT_PROTOCOL", `unsupported key constraint ${constraints.extensions[0]!.name}`);
+      throw agentError(
+        "JG_AGENT_CONSTRAINT",
+        `unsupported key constraint ${constraints.extensions[0]!.name}`,
+      );
+    }
+    if (constraints.skProvider !== undefined) {
+      // As OpenSSH for any key that is not a FIDO (sk-) key; jumpgate holds no FIDO keys.
+      throw agentError(
+        "JG_AGENT_CONSTRAINT",
+        `cannot add provider: ${key.type} is not an authenticator-hosted key`,
+      );
     }
     const keyObject = keyObjectOf(key);
     const blob = publicBlobOf(key);
@@ -305,20 +344,35 @@ export class Keyring implements AgentBackend {
       blob,
       comment,
       confirm: constraints.confirm === true,
+      destinations:
+        constraints.destinations && constraints.destinations.length > 0
+          ? constraints.destinations
+          : undefined,
       expiresAt: constraints.lifetime !== undefined ? this.now() + constraints.lifetime * 1000 : undefined,
     };
     // Re-adding a key replaces it (new comment and constraints), as OpenSSH does.
     const i = this.entries.findIndex((e) => e.blob.equals(blob));
-    if (i >= 0) this.entries[i] = entry;
-    else this.entries.push(entry);
+    if (i >= 0) {
+      // A key this connection may not see cannot be replaced through it either.
+      if (!identityPermitted(this.entries[i]!.destinations, conn, undefined)) {
+        throw agentError("JG_AGENT_KEY_NOT_FOUND", "key not visible on this connection");
+      }
+      this.entries[i] = entry;
+    } else this.entries.push(entry);
     this.schedule();
   }
 
-  async remove(keyBlob: Buffer): Promise<void> {
+  async remove(keyBlob: Buffer, conn: AgentConnection = new AgentConnection()): Promise<void> {
     this.expire();
     if (this.locked) throw agentError("JG_AGENT_LOCKED", "agent is locked");
     const i = this.entries.findIndex((e) => e.blob.equals(keyBlob));
     if (i < 0) throw agentError("JG_AGENT_KEY_NOT_FOUND", `key ${fingerprint(keyBlob)} not in agent`);
+    if (!identityPermitted(this.entries[i]!.destinations, conn, undefined)) {
+      throw agentError(
+        "JG_AGENT_KEY_NOT_FOUND",
+        `key ${fingerprint(keyBlob)} not visible on this connection`,
+      );
+    }
     this.entries.splice(i, 1);
     this.schedule();
   }
@@ -330,16 +384,27 @@ export class Keyring implements AgentBackend {
     this.schedule();
   }
 
-  async sign(keyBlob: Buffer, data: Buffer, flags: number): Promise<Buffer> {
+  async sign(
+    keyBlob: Buffer,
+    data: Buffer,
+    flags: number,
+    conn: AgentConnection = new AgentConnection(),
+  ): Promise<Buffer> {
     this.expire();
     if (this.locked) throw agentError("JG_AGENT_LOCKED", "agent is locked");
     const entry = this.entries.find((e) => e.blob.equals(keyBlob));
     if (!entry) throw agentError("JG_AGENT_KEY_NOT_FOUND", `key ${fingerprint(keyBlob)} not in agent`);
+    let detail = "";
+    if (entry.destinations) {
+      const check = checkConstrainedSign(entry.destinations, conn, entry.blob, data);
+      if (!check.ok) throw agentError("JG_AGENT_CONSTRAINT", `refusing use of key: ${check.reason}`);
+      detail = `\n${check.detail}`;
+    }
     if (entry.confirm) {
       let ok = false;
       try {
         ok = await this.confirmFn(
-          `Allow use of key ${entry.comment}?\nKey fingerprint ${fingerprint(entry.blob)}.`,
+          `Allow use of key ${entry.comment}?\nKey fingerprint ${fingerprint(entry.blob)}.${detail}`,
         );
       } catch {
         ok = false;
@@ -373,7 +438,11 @@ export class Keyring implements AgentBackend {
     throw agentError("JG_AGENT_LOCKED", "wrong passphrase");
   }
 
-  async extension(name: string, contents: Buffer): Promise<Buffer> {
+  async extension(
+    name: string,
+    contents: Buffer,
+    conn: AgentConnection = new AgentConnection(),
+  ): Promise<Buffer> {
     this.expire();
     if (this.locked) throw agentError("JG_AGENT_LOCKED", "agent is locked");
     if (name === "query") {
@@ -382,20 +451,13 @@ export class Keyring implements AgentBackend {
       return w.toBuffer();
     }
     if (name === "session-bind@openssh.com") {
-      const r = new WireReader(contents);
-      const bind: SessionBind = {
-        hostKey: Buffer.from(r.string()),
-        sessionId: Buffer.from(r.string()),
-        signature: Buffer.from(r.string()),
-        forwarding: r.bool(),
-      };
-      r.end("session-bind");
-      // As OpenSSH does: the host key must have signed the session identifier.
-      if (!verifySshSignature(bind.hostKey, bind.signature, bind.sessionId)) {
-        throw agentError("JG_AGENT_PROTOCOL", "session-bind signature does not verify");
+      // As OpenSSH: the host key must have signed the session id, and the binds must be coherent.
+      const { result, bind } = sessionBind(conn, contents);
+      if (result === "refused") throw agentError("JG_AGENT_PROTOCOL", "session-bind refused");
+      if (result === "recorded") {
+        this.sessionBinds.push(bind);
+        if (this.sessionBinds.length > 16) this.sessionBinds.shift();
       }
-      this.sessionBinds.push(bind);
-      if (this.sessionBinds.length > 16) this.sessionBinds.shift();
       return Buffer.alloc(0);
     }
     // OpenSSH's agent answers an extension it does not know with plain SSH_AGENT_FAILURE.

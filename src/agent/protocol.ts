@@ -28,7 +28,12 @@ export const MSG = {
   EXTENSION_FAILURE: 28,
 } as const;
 
-export const CONSTRAIN = { LIFETIME: 1, CONFIRM: 2, EXTENSION: 255 } as const;
+export const CONSTRAIN = { LIFETIME: 1, CONFIRM: 2, MAXSIGN: 3, EXTENSION: 255 } as const;
+
+export const EXT_RESTRICT_DESTINATION = "restrict-destination-v00@openssh.com";
+export const EXT_SK_PROVIDER = "sk-provider@openssh.com";
+/** OpenSSH's AGENT_MAX_DEST_CONSTRAINTS. */
+export const MAX_DEST_CONSTRAINTS = 1024;
 export const SIGN_FLAGS = { RSA_SHA2_256: 2, RSA_SHA2_512: 4 } as const;
 
 export class AgentProtocolError extends JumpgateError {
@@ -48,10 +53,37 @@ export type AgentPrivateKey =
   | { type: `ecdsa-sha2-${EcdsaCurve}`; curve: EcdsaCurve; q: Buffer; d: Buffer }
   | { type: "ssh-rsa"; n: Buffer; e: Buffer; d: Buffer; iqmp: Buffer; p: Buffer; q: Buffer };
 
+/** A host key a destination-constraint hop accepts: the key itself, or a CA (for host certificates). */
+export interface HopKey {
+  blob: Buffer;
+  isCa: boolean;
+}
+
+/**
+ * One hop of a restrict-destination-v00@openssh.com constraint. An absent hostname with no keys is
+ * the origin (the machine running the agent); `user` is only meaningful on a `to` hop.
+ */
+export interface DestHop {
+  user?: string;
+  hostname?: string;
+  keys: HopKey[];
+}
+
+/** `ssh-add -h [from>]to`: the key may be used from `from` (or the origin) to `to`. */
+export interface DestConstraint {
+  from: DestHop;
+  to: DestHop;
+}
+
 export interface Constraints {
   /** Seconds. */
   lifetime?: number;
   confirm?: boolean;
+  /** sk-provider@openssh.com (FIDO keys only; jumpgate holds none, so the agent refuses it). */
+  skProvider?: string;
+  /** restrict-destination-v00@openssh.com. */
+  destinations?: DestConstraint[];
+  /** Raw extension constraints, written as given (tests and other extensions; encoding only). */
   extensions?: { name: string; data: Buffer }[];
 }
 
@@ -117,6 +149,17 @@ export class WireReader {
 
   utf8(): string {
     return this.string().toString("utf8");
+  }
+
+  /**
+   * A string as OpenSSH's sshbuf_get_cstring() reads it: a NUL is allowed only as the last byte
+   * (and then ends the text); one anywhere else makes the message malformed.
+   */
+  cstring(): string {
+    const v = this.string();
+    const z = v.indexOf(0);
+    if (z >= 0 && z < v.length - 1) throw new AgentProtocolError("string contains a NUL byte");
+    return v.subarray(0, z >= 0 ? z : v.length).toString("utf8");
   }
 
   /** An mpint's bytes as sent (two's complement, big-endian). Negative values are refused. */
@@ -269,21 +312,144 @@ export function publicBlobOf(key: AgentPrivateKey): Buffer {
 // ---------------------------------------------------------------------------------------------
 // Messages
 
+function constraintError(message: string): AgentProtocolError {
+  return new AgentProtocolError(message, "JG_AGENT_CONSTRAINT");
+}
+
+/** Reads a string as a reader of its own (OpenSSH's sshbuf_froms). */
+function subReader(r: WireReader): WireReader {
+  return new WireReader(r.string());
+}
+
+const HOP_KEY_CURVES: Record<string, string> = {
+  "ecdsa-sha2-nistp256": "nistp256",
+  "ecdsa-sha2-nistp384": "nistp384",
+  "ecdsa-sha2-nistp521": "nistp521",
+};
+
+/**
+ * Checks a public key blob the way OpenSSH's sshkey_froms() would for the key types jumpgate
+ * knows (ed25519, ecdsa, rsa of 1024 to 16384 bits; no trailing bytes). Certificates, ssh-dss and
+ * FIDO keys are refused: jumpgate does not parse them (docs/agent.md).
+ */
+export function checkPublicKeyBlob(blob: Buffer): void {
+  const r = new WireReader(blob);
+  const type = r.cstring();
+  if (type === "ssh-ed25519") {
+    if (r.string().length !== 32) throw constraintError("ssh-ed25519 key of the wrong length");
+  } else if (type === "ssh-rsa") {
+    r.mpint();
+    const n = fromMpint(r.mpint());
+    const bits = n.length === 0 ? 0 : (n.length - 1) * 8 + (32 - Math.clz32(n[0]!));
+    if (bits < 1024 || bits > 16384) throw constraintError(`rsa key of ${bits} bits`);
+  } else if (HOP_KEY_CURVES[type] !== undefined) {
+    if (r.cstring() !== HOP_KEY_CURVES[type]) throw constraintError(`${type} key names another curve`);
+    const q = r.string();
+    const size = { nistp256: 32, nistp384: 48, nistp521: 66 }[HOP_KEY_CURVES[type]!]!;
+    if (q.length !== 1 + 2 * size || q[0] !== 4) throw constraintError(`${type} point is not valid`);
+  } else {
+    throw constraintError(`unsupported host key type ${JSON.stringify(type.slice(0, 64))}`);
+  }
+  if (r.remaining !== 0) throw constraintError("trailing bytes after a host key");
+}
+
+/** parse_dest_constraint_hop(): user, hostname, reserved (must be empty), then keyspecs to the end. */
+function readDestHop(r: WireReader): DestHop {
+  const user = r.cstring();
+  const hostname = r.cstring();
+  if (r.string().length !== 0) throw constraintError("destination hop with unsupported extensions");
+  const hop: DestHop = { keys: [] };
+  if (user !== "") hop.user = user;
+  if (hostname !== "") hop.hostname = hostname;
+  while (r.remaining > 0) {
+    const blob = Buffer.from(r.string());
+    checkPublicKeyBlob(blob);
+    hop.keys.push({ blob, isCa: r.byte() !== 0 });
+  }
+  return hop;
+}
+
+/** parse_dest_constraint(): one constraint, checked for consistency. */
+function readDestConstraint(r: WireReader): DestConstraint {
+  // As OpenSSH: bytes after the reserved field inside one constraint are ignored.
+  const b = subReader(r);
+  const fromBuf = subReader(b);
+  const toBuf = subReader(b);
+  const reserved = b.string();
+  const from = readDestHop(fromBuf);
+  const to = readDestHop(toBuf);
+  if (reserved.length !== 0) throw constraintError("destination constraint with unsupported extensions");
+  if ((from.hostname === undefined) !== (from.keys.length === 0) || from.user !== undefined) {
+    throw constraintError('inconsistent "from" in a destination constraint');
+  }
+  if (to.hostname === undefined || to.keys.length === 0) {
+    throw constraintError('incomplete "to" in a destination constraint');
+  }
+  return { from, to };
+}
+
+/**
+ * parse_key_constraints() of OpenSSH 9.2p1's ssh-agent, quirks included: each of lifetime,
+ * confirm, sk-provider may appear once; maxsign (XMSS only, which Debian's build lacks) and
+ * unknown constraints or extensions are refused; a second restrict-destination extension is
+ * skipped by name only (its body is then read as further constraints); past 1024 destination
+ * constraints the rest are dropped silently. Any refusal is JG_AGENT_CONSTRAINT, which the server
+ * answers with FAILURE (the client stays connected, as with OpenSSH).
+ */
 function readConstraints(r: WireReader): Constraints {
   const c: Constraints = {};
+  let lifetimeSet = false;
   while (r.remaining > 0) {
     const kind = r.byte();
-    if (kind === CONSTRAIN.LIFETIME) c.lifetime = r.uint32();
-    else if (kind === CONSTRAIN.CONFIRM) c.confirm = true;
-    else if (kind === CONSTRAIN.EXTENSION) {
-      const name = r.utf8();
-      // The extension's data runs to the end of the message for the ones we do not know; OpenSSH
-      // itself refuses unknown constraint extensions, so keeping the rest whole is enough.
-      const data = r.rest();
-      c.extensions = [...(c.extensions ?? []), { name, data }];
-    } else throw new AgentProtocolError(`unknown key constraint ${kind}`);
+    if (kind === CONSTRAIN.LIFETIME) {
+      if (lifetimeSet) throw constraintError("lifetime already set");
+      c.lifetime = r.uint32();
+      lifetimeSet = true;
+    } else if (kind === CONSTRAIN.CONFIRM) {
+      if (c.confirm) throw constraintError("confirm already set");
+      c.confirm = true;
+    } else if (kind === CONSTRAIN.MAXSIGN) {
+      r.uint32();
+      throw constraintError("maxsign is only valid for XMSS keys");
+    } else if (kind === CONSTRAIN.EXTENSION) {
+      const name = r.cstring();
+      if (name === EXT_SK_PROVIDER) {
+        if (c.skProvider !== undefined) throw constraintError(`${name} already set`);
+        c.skProvider = r.cstring();
+      } else if (name === EXT_RESTRICT_DESTINATION) {
+        if (c.destinations !== undefined) continue; // OpenSSH 9.2 returns success here, body unread
+        const b = subReader(r);
+        const list: DestConstraint[] = [];
+        while (b.remaining > 0 && list.length < MAX_DEST_CONSTRAINTS) list.push(readDestConstraint(b));
+        c.destinations = list;
+      } else {
+        throw constraintError(`unsupported constraint ${JSON.stringify(name.slice(0, 64))}`);
+      }
+    } else throw constraintError(`unknown key constraint ${kind}`);
   }
   return c;
+}
+
+function writeDestHop(w: WireWriter, hop: DestHop): void {
+  const b = new WireWriter()
+    .string(hop.user ?? "")
+    .string(hop.hostname ?? "")
+    .string(Buffer.alloc(0));
+  for (const k of hop.keys) b.string(k.blob).bool(k.isCa);
+  w.string(b.toBuffer());
+}
+
+/** The body of a restrict-destination-v00@openssh.com extension, as ssh-add encodes it. */
+export function encodeDestConstraints(list: readonly DestConstraint[]): Buffer {
+  const all = new WireWriter();
+  for (const dc of list) {
+    const one = new WireWriter();
+    writeDestHop(one, dc.from);
+    writeDestHop(one, dc.to);
+    one.string(Buffer.alloc(0));
+    all.string(one.toBuffer());
+  }
+  return new WireWriter().string(all.toBuffer()).toBuffer();
 }
 
 /** Decodes one message: its type byte and body (the frame without its length header). */
@@ -324,7 +490,17 @@ export function decodeMessage(payload: Buffer): AgentMessage {
       const key = readPrivateKey(r);
       const comment = r.utf8();
       if (code === MSG.ADD_ID_CONSTRAINED) {
-        return { type: "addIdentity", key, comment, constraints: readConstraints(r) };
+        let constraints: Constraints;
+        try {
+          constraints = readConstraints(r);
+        } catch (err) {
+          // Truncated constraints too: OpenSSH answers FAILURE and keeps the client.
+          if (err instanceof AgentProtocolError && err.code === "JG_AGENT_PROTOCOL") {
+            throw constraintError(err.message);
+          }
+          throw err;
+        }
+        return { type: "addIdentity", key, comment, constraints };
       }
       msg = { type: "addIdentity", key, comment };
       break;
@@ -385,6 +561,13 @@ export function encodeMessage(msg: AgentMessage): Buffer {
       if (c) {
         if (c.lifetime !== undefined) w.byte(CONSTRAIN.LIFETIME).uint32(c.lifetime);
         if (c.confirm) w.byte(CONSTRAIN.CONFIRM);
+        if (c.skProvider !== undefined)
+          w.byte(CONSTRAIN.EXTENSION).string(EXT_SK_PROVIDER).string(c.skProvider);
+        if (c.destinations && c.destinations.length > 0) {
+          w.byte(CONSTRAIN.EXTENSION)
+            .string(EXT_RESTRICT_DESTINATION)
+            .raw(encodeDestConstraints(c.destinations));
+        }
         for (const e of c.extensions ?? []) w.byte(CONSTRAIN.EXTENSION).string(e.name).raw(e.data);
       }
       break;

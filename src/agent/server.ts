@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Duplex } from "node:stream";
 import { JumpgateError } from "../errors.js";
+import { AgentConnection } from "./destination.js";
 import type { AgentBackend } from "./keyring.js";
 import {
   type AgentMessage,
@@ -23,19 +24,29 @@ import {
 /** Requests decoded but not yet answered on one connection before we stop reading from it. */
 const MAX_PENDING = 16;
 
-/** Answers one request. Expected failures become FAILURE; a malformed request throws. */
-export async function handleRequest(backend: AgentBackend, msg: AgentMessage): Promise<AgentMessage> {
+/**
+ * Answers one request received on `conn` (the client connection: its session binds decide what
+ * destination-constrained keys it sees). Expected failures become FAILURE.
+ */
+export async function handleRequest(
+  backend: AgentBackend,
+  msg: AgentMessage,
+  conn: AgentConnection = new AgentConnection(),
+): Promise<AgentMessage> {
   try {
     switch (msg.type) {
       case "requestIdentities":
-        return { type: "identitiesAnswer", identities: await backend.list() };
+        return { type: "identitiesAnswer", identities: await backend.list(conn) };
       case "signRequest":
-        return { type: "signResponse", signature: await backend.sign(msg.keyBlob, msg.data, msg.flags) };
+        return {
+          type: "signResponse",
+          signature: await backend.sign(msg.keyBlob, msg.data, msg.flags, conn),
+        };
       case "addIdentity":
-        await backend.add(msg.key, msg.comment, msg.constraints);
+        await backend.add(msg.key, msg.comment, msg.constraints, conn);
         return { type: "success" };
       case "removeIdentity":
-        await backend.remove(msg.keyBlob);
+        await backend.remove(msg.keyBlob, conn);
         return { type: "success" };
       case "removeAllIdentities":
         await backend.removeAll();
@@ -47,7 +58,7 @@ export async function handleRequest(backend: AgentBackend, msg: AgentMessage): P
         await backend.unlock(msg.passphrase);
         return { type: "success" };
       case "extension": {
-        const body = await backend.extension(msg.name, msg.contents);
+        const body = await backend.extension(msg.name, msg.contents, conn);
         return body.length > 0 ? { type: "success", body } : { type: "success" };
       }
       default:
@@ -72,6 +83,8 @@ export function serveAgent(backend: AgentBackend, duplex: Duplex, opts: ServeOpt
     // Wipe consumed input and each handled request: ADD_IDENTITY carries private keys, LOCK and
     // UNLOCK passphrases. (node:crypto's KeyObjects keep their own copy, out of our reach.)
     const decoder = new FrameDecoder(MAX_FRAME_BYTES, { wipeConsumed: true });
+    // This client's session binds, for destination constraints; they live as long as the connection.
+    const conn = new AgentConnection();
     let queue: Promise<void> = Promise.resolve();
     let dead = false;
     let pending = 0;
@@ -88,15 +101,19 @@ export function serveAgent(backend: AgentBackend, duplex: Duplex, opts: ServeOpt
       try {
         msg = decodeMessage(payload);
       } catch (err) {
-        // An unsupported key type is a well-formed request OpenSSH answers with FAILURE.
-        if (err instanceof JumpgateError && err.code === "JG_AGENT_UNSUPPORTED_KEY") {
+        // An unsupported key type, or constraints OpenSSH's agent refuses (unknown, repeated,
+        // malformed), are answered with FAILURE, the client staying connected, as OpenSSH does.
+        if (
+          err instanceof JumpgateError &&
+          (err.code === "JG_AGENT_UNSUPPORTED_KEY" || err.code === "JG_AGENT_CONSTRAINT")
+        ) {
           if (!duplex.destroyed) duplex.write(encodeMessage({ type: "failure" }));
           return;
         }
         drop(err);
         return;
       }
-      const reply = await handleRequest(backend, msg);
+      const reply = await handleRequest(backend, msg, conn);
       let frame: Buffer;
       try {
         frame = encodeMessage(reply);

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { createWriteStream, rmSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { AgentBackend } from "../../agent/keyring.js";
+import type { AgentBackend, AgentConnection } from "../../agent/keyring.js";
 import { Keyring } from "../../agent/keyring.js";
 import type { AgentPrivateKey, Constraints } from "../../agent/protocol.js";
 import { listenAgent } from "../../agent/server.js";
@@ -50,15 +50,15 @@ function lifetimeSeconds(text: string | null): number | undefined {
 function withDefaultLifetime(keyring: AgentBackend, lifetime: number | undefined): AgentBackend {
   if (lifetime === undefined) return keyring;
   return {
-    list: () => keyring.list(),
-    sign: (blob, data, flags) => keyring.sign(blob, data, flags),
-    add: (key: AgentPrivateKey, comment: string, constraints?: Constraints) =>
-      keyring.add(key, comment, { ...constraints, lifetime: constraints?.lifetime ?? lifetime }),
-    remove: (blob) => keyring.remove(blob),
+    list: (conn) => keyring.list(conn),
+    sign: (blob, data, flags, conn) => keyring.sign(blob, data, flags, conn),
+    add: (key: AgentPrivateKey, comment: string, constraints?: Constraints, conn?: AgentConnection) =>
+      keyring.add(key, comment, { ...constraints, lifetime: constraints?.lifetime ?? lifetime }, conn),
+    remove: (blob, conn) => keyring.remove(blob, conn),
     removeAll: () => keyring.removeAll(),
     lock: (pass) => keyring.lock(pass),
     unlock: (pass) => keyring.unlock(pass),
-    extension: (name, contents) => keyring.extension(name, contents),
+    extension: (name, contents, conn) => keyring.extension(name, contents, conn),
   };
 }
 

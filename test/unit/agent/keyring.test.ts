@@ -122,7 +122,10 @@ describe("Keyring management", () => {
   it("refuses keys with constraint extensions", async () => {
     const k = ring();
     const c = { extensions: [{ name: "x@example.com", data: Buffer.alloc(0) }] };
-    expect(await code(k.add(ed25519Key().key, "x", c))).toBe("JG_AGENT_PROTOCOL");
+    expect(await code(k.add(ed25519Key().key, "x", c))).toBe("JG_AGENT_CONSTRAINT");
+    // sk-provider@openssh.com: refused for any key that is not a FIDO key, as OpenSSH does.
+    expect(await code(k.add(ed25519Key().key, "x", { skProvider: "internal" }))).toBe("JG_AGENT_CONSTRAINT");
+    expect(await k.list()).toEqual([]);
   });
 
   it("refuses a key whose parts do not fit together", async () => {

@@ -43,8 +43,18 @@ const samples: AgentMessage[] = [
     type: "addIdentity",
     key: ed,
     comment: "x",
-    constraints: { extensions: [{ name: "foo@example.com", data: Buffer.from([1, 2]) }] },
+    constraints: {
+      lifetime: 5,
+      destinations: [
+        { from: { keys: [] }, to: { hostname: "jaguar", keys: [{ blob: publicBlobOf(ed), isCa: false }] } },
+        {
+          from: { hostname: "jaguar", keys: [{ blob: publicBlobOf(ed), isCa: false }] },
+          to: { user: "u*", hostname: "mcgonagall", keys: [{ blob: publicBlobOf(ec), isCa: true }] },
+        },
+      ],
+    },
   },
+  { type: "addIdentity", key: rsa, comment: "sk", constraints: { skProvider: "internal" } },
   { type: "removeIdentity", keyBlob: publicBlobOf(ec) },
   { type: "removeAllIdentities" },
   { type: "lock", passphrase: Buffer.from("pw") },
