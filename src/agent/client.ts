@@ -13,6 +13,7 @@ import {
   type AgentMessage,
   type AgentPrivateKey,
   type Constraints,
+  type DestConstraint,
   decodeMessage,
   encodeMessage,
   FrameDecoder,
@@ -25,6 +26,8 @@ export interface AddOptions {
   lifetime?: number;
   /** The agent asks the user before each use of the key. */
   confirm?: boolean;
+  /** `ssh-add -h`: the hops the key may be used on (restrict-destination-v00@openssh.com). */
+  destinations?: DestConstraint[];
 }
 
 export interface AgentClientOptions {
@@ -105,7 +108,9 @@ export class AgentClient {
     const constraints: Constraints = {};
     if (opts.lifetime !== undefined) constraints.lifetime = opts.lifetime;
     if (opts.confirm) constraints.confirm = true;
-    const constrained = opts.lifetime !== undefined || opts.confirm === true;
+    const restricted = opts.destinations !== undefined && opts.destinations.length > 0;
+    if (restricted) constraints.destinations = opts.destinations;
+    const constrained = opts.lifetime !== undefined || opts.confirm === true || restricted;
     const msg: AgentMessage = constrained
       ? { type: "addIdentity", key, comment, constraints }
       : { type: "addIdentity", key, comment };

@@ -776,3 +776,12 @@ function bitLength(raw: Buffer): number {
   if (m.length === 0) return 0;
   return (m.length - 1) * 8 + (32 - Math.clz32(m[0] as number));
 }
+
+/**
+ * load_hostkeys() for one name: the entries (plain, @cert-authority and @revoked) whose host field
+ * matches `hostName`, in load order. Used by `jumpgate add -h` to find a destination's host keys.
+ */
+export function entriesForHost(entries: readonly KnownHostEntry[], hostName: string): KnownHostEntry[] {
+  const host = hostName.toLowerCase();
+  return entries.filter((entry) => entryMatchesHost(entry, host));
+}

@@ -11,12 +11,13 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { AgentClient } from "../../agent/client.js";
 import { agentKeyFromParsed, wipeAgentKey } from "../../agent/privatekey.js";
-import type { Identity } from "../../agent/protocol.js";
+import type { DestConstraint, Identity } from "../../agent/protocol.js";
 import { loadPublicIdentity, readIdentityFile } from "../../connection/keys.js";
 import { createPrompter, isPromptError, type Prompter } from "../../connection/prompt.js";
 import { isJumpgateError, JumpgateError } from "../../errors.js";
 import { createLogger } from "../../util/log.js";
 import { type ParsedArg, parseShortOptions } from "../sshargs.js";
+import { defaultHostKeyFiles, parseDestinationSpec } from "./destination.js";
 
 export interface AddIo {
   stdout: (text: string) => void;
@@ -36,6 +37,10 @@ export interface AddArgs {
   lifetime?: number;
   confirm: boolean;
   quiet: boolean;
+  /** -h: destination constraints as written ("[user@]host" or "from>[user@]to"). */
+  destinations: string[];
+  /** -H: known_hosts files to find the destinations' host keys in (default: ssh-add's). */
+  hostKeyFiles: string[];
 }
 
 /** ssh-add's default identities, in its order. */
@@ -70,11 +75,18 @@ function usage(message: string): JumpgateError {
 export function parseAddArgs(argv: readonly string[]): AddArgs {
   let parsed: ParsedArg[];
   try {
-    parsed = parseShortOptions(argv, { withValue: "t", flags: "lLdDxXcqQ", longFlags: [] });
+    parsed = parseShortOptions(argv, { withValue: "tHh", flags: "lLdDxXcqQ", longFlags: [] });
   } catch (err) {
     throw isJumpgateError(err) ? usage(err.message) : err;
   }
-  const out: AddArgs = { action: "add", files: [], confirm: false, quiet: false };
+  const out: AddArgs = {
+    action: "add",
+    files: [],
+    confirm: false,
+    quiet: false,
+    destinations: [],
+    hostKeyFiles: [],
+  };
   const setAction = (action: Action): void => {
     if (out.action !== "add" && out.action !== action) {
       throw usage("Choose one of -l, -L, -d, -D, -x, -X, -Q. Run 'jumpgate add --help'.");
@@ -112,6 +124,12 @@ export function parseAddArgs(argv: readonly string[]): AddArgs {
         break;
       case "q":
         out.quiet = true;
+        break;
+      case "h":
+        out.destinations.push(value);
+        break;
+      case "H":
+        out.hostKeyFiles.push(value);
         break;
       case "t": {
         const seconds = convtime(value);
@@ -208,7 +226,11 @@ export async function runAdd(argv: readonly string[], io: AddIo = defaultIo()): 
   const args = parseAddArgs(argv);
   const client = await AgentClient.connect(io.env.SSH_AUTH_SOCK);
   try {
-    return await perform(client, args, io);
+    // As ssh-add: once the agent is reached, every -h is resolved (or fatal) before anything else.
+    const home = io.home ?? homedir();
+    const files = args.hostKeyFiles.length > 0 ? args.hostKeyFiles : defaultHostKeyFiles(home);
+    const destinations = args.destinations.map((spec) => parseDestinationSpec(spec, files, home));
+    return await perform(client, args, io, destinations);
   } finally {
     client.close();
   }
@@ -224,7 +246,12 @@ function reason(err: unknown): string {
   throw err;
 }
 
-async function perform(client: AgentClient, args: AddArgs, io: AddIo): Promise<number> {
+async function perform(
+  client: AgentClient,
+  args: AddArgs,
+  io: AddIo,
+  destinations: DestConstraint[],
+): Promise<number> {
   switch (args.action) {
     case "list":
     case "listPublic": {
@@ -272,7 +299,7 @@ async function perform(client: AgentClient, args: AddArgs, io: AddIo): Promise<n
       return 0;
     }
     case "add":
-      return addKeys(client, args, io);
+      return addKeys(client, args, io, destinations);
   }
 }
 
@@ -340,7 +367,12 @@ async function deleteKeys(client: AgentClient, args: AddArgs, io: AddIo): Promis
   return status;
 }
 
-async function addKeys(client: AgentClient, args: AddArgs, io: AddIo): Promise<number> {
+async function addKeys(
+  client: AgentClient,
+  args: AddArgs,
+  io: AddIo,
+  destinations: DestConstraint[],
+): Promise<number> {
   const files = args.files.length > 0 ? args.files : defaultFiles(io);
   if (files.length === 0) return 1;
   const prompter = prompterFor(io);
@@ -373,6 +405,7 @@ async function addKeys(client: AgentClient, args: AddArgs, io: AddIo): Promise<n
         await client.add(agentKey, comment, {
           ...(args.lifetime !== undefined ? { lifetime: args.lifetime } : {}),
           confirm: args.confirm,
+          destinations,
         });
       } finally {
         wipeAgentKey(agentKey);

@@ -17,6 +17,13 @@ Options (as in ssh-add):
   -x / -X            lock / unlock the agent with a password (asked on the terminal or via SSH_ASKPASS)
   -t life            the agent forgets the keys after life: seconds or 1h30m, 2d, 90s...
   -c                 the agent asks for confirmation before each use of the keys
+  -h [user@]host     the agent lets the key be used only to log in to host (as user), straight from
+                     here; repeat -h to allow more hosts (ssh-add -h, OpenSSH 8.9+ agents)
+  -h "from>[user@]to"
+                     also allow it from host 'from' on to host 'to' through a forwarded agent
+                     (ssh -A from, then ssh to); hosts' keys are looked up in known_hosts
+  -H file            known_hosts file for -h (repeatable; default ~/.ssh/known_hosts,
+                     ~/.ssh/known_hosts2, /etc/ssh/ssh_known_hosts, /etc/ssh/ssh_known_hosts2)
   -q                 quiet
   -Q                 list the extensions the agent supports (the "query" extension)
 
@@ -27,17 +34,22 @@ Examples:
   jumpgate add                                   add ~/.ssh/id_ed25519 and the other default keys
   jumpgate add -t 1h30m ~/.ssh/jaguar_ed25519    a key the agent forgets after 90 minutes
   jumpgate add -l                                what the agent holds, as 'ssh-add -l' prints it
+  jumpgate add -h jaguar -h "jaguar>mcgonagall"  usable on jaguar, and from jaguar on to mcgonagall
+                                                 (ssh -A jaguar, then ssh mcgonagall), nowhere else
+
+As with ssh-add, -h is an option here: use --help for help.
 `;
 
 export function registerAddCommand(program: Command): void {
   program
     .command("add")
     .summary("add keys to an ssh-agent, list, remove, lock them, like ssh-add")
-    .usage("[-cDdLlQqXx] [-t life] [file...]")
+    .usage("[-cDdLlQqXx] [-H hostkey_file] [-h destination_constraint] [-t life] [file...]")
     .argument("[args...]")
     .allowUnknownOption()
     .allowExcessArguments()
-    .helpOption("-h, --help", "show this help")
+    // -h is ssh-add's destination constraint, so help is --help only.
+    .helpOption("--help", "show this help")
     .addHelpText("after", HELP)
     .action(async (args: string[]) => {
       const { runAdd } = await import("../add/run.js");
