@@ -149,6 +149,35 @@ describeE2E("agent conformance: ssh-agent and jumpgate agent answer alike", "ssh
     expect(both(["ssh-add", "-l"]).code).toBe(1);
   });
 
+  it("adds destination-constrained keys alike (ssh-add -h, jumpgate add -h) and refuses bad ones alike", () => {
+    // Any host key will do: the constraint is recorded, and checked only on bound connections.
+    const knownHosts = join(dir, "known_hosts_constraints");
+    writeFileSync(knownHosts, `jaguar ${readFileSync(`${ed25519}.pub`, "utf8").trim()}\n`);
+    expect(both(["ssh-add", "-D"]).code).toBe(0);
+    expect(both(["ssh-add", "-q", "-H", knownHosts, "-h", "jaguar", ed25519]).code).toBe(0);
+    expect(both(jumpgateAdd("-q", "-H", knownHosts, "-h", "jaguar", "-h", "jaguar>jaguar", rsa)).code).toBe(
+      0,
+    );
+    // Listed for local use (no session bound on this connection)...
+    expect(both(["ssh-add", "-l"]).stdout.trim().split("\n")).toHaveLength(2);
+    // ...but a constrained key signs only userauth requests for a bound session: ssh-add -T fails.
+    expect(both(["ssh-add", "-T", `${ed25519}.pub`]).code).not.toBe(0);
+    expect(both(["ssh-add", "-T", `${rsa}.pub`]).code).not.toBe(0);
+    // "user@" has no host: the agent finds the constraint incomplete and refuses the key.
+    expect(both(["ssh-add", "-D"]).code).toBe(0);
+    expect(both(["ssh-add", "-H", knownHosts, "-h", "someone@", ed25519]).code).not.toBe(0);
+    expect(both(jumpgateAdd("-H", knownHosts, "-h", "someone@", rsa)).code).not.toBe(0);
+    // ssh-add's own refusals happen before the agent is asked, with the same status.
+    expect(both(["ssh-add", "-H", knownHosts, "-h", "nohost", ed25519]).code).toBe(255);
+    expect(both(jumpgateAdd("-H", knownHosts, "-h", "nohost", ed25519)).code).toBe(255);
+    expect(both(jumpgateAdd("-H", knownHosts, "-h", "a@jaguar>jaguar", ed25519)).code).toBe(255);
+    expect(both(["ssh-add", "-l"]).code).toBe(1);
+    // Unconstrained again: signing works.
+    expect(both(["ssh-add", "-q", ed25519]).code).toBe(0);
+    expect(both(["ssh-add", "-T", `${ed25519}.pub`]).code).toBe(0);
+    expect(both(["ssh-add", "-D"]).code).toBe(0);
+  });
+
   it("answers the query extension (jumpgate add -Q): only jumpgate's agent supports it", () => {
     expect(run("openssh", jumpgateAdd("-Q")).code).toBe(1);
     const ours = run("jumpgate", jumpgateAdd("-Q"));

@@ -161,6 +161,25 @@ describeE2E("destination-constrained keys (ssh-add -h) with both agents", "netns
     expect(both(ssh("mcgonagall", "echo inner-ok")).code).toBe(255);
   });
 
+  it("jumpgate add -h builds the same constraints as ssh-add -h (used by both agents)", () => {
+    both(["ssh-add", "-D"]);
+    const added = both([
+      process.execPath,
+      bin,
+      "add",
+      "-H",
+      hostKeys,
+      "-h",
+      "jaguar",
+      "-h",
+      "jaguar>mcgonagall",
+      key,
+    ]);
+    expect(added.code, added.stderr).toBe(0);
+    expect(both(ssh("jaguar", innerSsh(), ["-A"])).stdout).toContain("inner-ok");
+    expect(both(ssh("mcgonagall", "echo inner-ok")).code).toBe(255);
+  });
+
   it("-h jaguar -h mcgonagall: the ProxyJump route works", () => {
     restrict("jaguar", "mcgonagall");
     const jump = both(ssh("mcgonagall", "echo via-jump"));
