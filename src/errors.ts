@@ -75,6 +75,19 @@ export const ERROR_CODES = {
   JG_GATE_VERSION: 1,
   JG_GATE_PROTOCOL: 1,
   JG_GATE_LOST: EXIT.ssh,
+  // scp-like copies over SFTP (transfer/copy.ts, remotepath.ts, glob.ts, sftp.ts; `jumpgate cp`); 1 as scp
+  JG_CP_PATH: EXIT.usage,
+  JG_CP_NOT_FOUND: 1,
+  JG_CP_IS_DIRECTORY: 1,
+  JG_CP_NOT_DIRECTORY: 1,
+  JG_CP_NOT_REGULAR: 1,
+  JG_CP_UNSAFE_NAME: 1,
+  JG_CP_GLOB: 1,
+  JG_CP_PERMISSION: 1,
+  JG_CP_NO_SPACE: 1,
+  JG_CP_IO: 1,
+  JG_CP_FAILED: 1,
+  JG_CP_INTERRUPTED: 130,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -4,6 +4,7 @@ import { EXIT, isJumpgateError } from "../errors.js";
 import { registerAddCommand } from "./commands/add.js";
 import { registerAgentCommand } from "./commands/agent.js";
 import { registerConfigCommand } from "./commands/config.js";
+import { registerCpCommand } from "./commands/cp.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerSshCommand } from "./commands/ssh.js";
 
@@ -37,6 +38,7 @@ Examples:
   registerDemoCommand(program);
   registerAddCommand(program);
   registerAgentCommand(program);
+  registerCpCommand(program);
   return program;
 }
 

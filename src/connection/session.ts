@@ -267,6 +267,33 @@ export class SshSession {
       else this.client.shell(opts.pty, env, callback);
     });
   }
+
+  /**
+   * An SFTP session (the "sftp" subsystem) for transfer/. ssh2 resolves it after the version
+   * exchange and the limits@openssh.com request, so its read/write sizes already follow the server.
+   * The caller ends it with `end()`.
+   */
+  sftp(): Promise<import("ssh2").SFTPWrapper> {
+    return new Promise((resolve, reject) => {
+      this.client.sftp((error, sftp) => {
+        if (error)
+          reject(
+            new JumpgateError(
+              "JG_CHANNEL_OPEN",
+              `${this.hopName}: SFTP subsystem request failed: ${error.message}`,
+              { cause: error },
+            ),
+          );
+        else {
+          this.openChannels++;
+          sftp.once("close", () => {
+            this.openChannels--;
+          });
+          resolve(sftp);
+        }
+      });
+    });
+  }
 }
 
 function describeFailure(error: Error & { level?: string }): string {

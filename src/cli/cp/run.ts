@@ -1,0 +1,101 @@
+/**
+ * Running `jumpgate cp` once its arguments are parsed: operands -> locations (local paths made
+ * absolute), each remote host resolved through ssh_config and connected through one connection
+ * manager (so two hosts behind jaguar share one jaguar connection), progress on stderr, Ctrl-C
+ * aborts cleanly (temporary files removed).
+ */
+import { resolve as resolvePath } from "node:path";
+import { resolve, resolveHops } from "../../config/resolve.js";
+import { ConnectionManager } from "../../connection/manager.js";
+import { createSecurity } from "../../connection/security.js";
+import { JumpgateError } from "../../errors.js";
+import { copy, type Location } from "../../transfer/copy.js";
+import { chooseProgressMode, createProgressReporter } from "../../transfer/progress.js";
+import { type Operand, parseOperand, type RemoteHostSpec } from "../../transfer/remotepath.js";
+import { createLogger, type LogLevel } from "../../util/log.js";
+import type { ParsedCpArgs } from "../commands/cp.js";
+
+function toLocation(op: Operand): Location {
+  if (op.kind === "local") return { kind: "local", path: resolvePath(op.path) };
+  return { kind: "remote", host: { user: op.user, host: op.host, port: op.port }, path: op.path };
+}
+
+function logLevel(args: ParsedCpArgs): LogLevel {
+  if (args.verbosity >= 3) return "DEBUG3";
+  if (args.verbosity === 2) return "DEBUG2";
+  if (args.verbosity === 1) return "DEBUG1";
+  return args.quiet ? "ERROR" : "INFO";
+}
+
+/** Runs `jumpgate cp`; resolves with the exit status. */
+export async function runCp(args: ParsedCpArgs): Promise<number> {
+  const operands = args.operands.map(parseOperand);
+  const locations = operands.map(toLocation);
+  const target = locations.pop() as Location;
+  const log = createLogger(logLevel(args));
+  let manager: ConnectionManager | undefined;
+
+  const connect = async (host: RemoteHostSpec) => {
+    const items = [
+      ...(host.user !== null ? [{ kind: "user" as const, value: host.user }] : []),
+      ...(host.port !== null ? [{ kind: "port" as const, value: String(host.port) }] : []),
+      ...args.items,
+      { kind: "destination" as const, value: host.host },
+    ];
+    const request = { items, ...(args.configFile === undefined ? {} : { configFile: args.configFile }) };
+    const resolved = resolve(request);
+    for (const warning of resolved.warnings) log.error(warning);
+    const hops = resolveHops(request, resolved);
+    manager ??= new ConnectionManager({
+      security: createSecurity({ log, batchMode: resolved.options.batchMode === 1 }),
+      log,
+      idleTimeout: 0,
+    });
+    const lease = await manager.acquire(hops);
+    return { session: lease.session, release: () => lease.release() };
+  };
+
+  const reporter = createProgressReporter({
+    mode: chooseProgressMode(args.quiet, process.stderr.isTTY),
+    sink: process.stderr,
+  });
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  let failures = 0;
+  try {
+    const result = await copy({
+      sources: locations,
+      target,
+      recursive: args.recursive,
+      preserve: args.preserve,
+      connect,
+      signal: abort.signal,
+      onProgress: reporter.listener,
+      onError: (error) => {
+        failures++;
+        // Keep the bar's line clean: errors start on their own line.
+        process.stderr.write(
+          `${process.stderr.isTTY && !args.quiet ? "\r\x1b[K" : ""}jumpgate: ${error.code}: ${error.message}\n`,
+        );
+      },
+    });
+    reporter.finish();
+    if (result.errors.length === 1) return result.errors[0]?.exitCode ?? 1;
+    return failures > 0 ? 1 : 0;
+  } catch (error) {
+    if (reporter.state().startedAt !== undefined) reporter.finish();
+    if (abort.signal.aborted && !(error instanceof JumpgateError && error.code !== "JG_CP_INTERRUPTED")) {
+      throw new JumpgateError(
+        "JG_CP_INTERRUPTED",
+        "interrupted; files not complete were removed, none was left truncated.",
+      );
+    }
+    throw error;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await manager?.close();
+  }
+}
