@@ -88,6 +88,18 @@ export const ERROR_CODES = {
   JG_CP_IO: 1,
   JG_CP_FAILED: 1,
   JG_CP_INTERRUPTED: 130,
+  // tar over SSH (transfer/tar.ts, pack.ts, extract.ts, remote-tar.ts; `jumpgate push`, `jumpgate pull`)
+  JG_TAR_SOURCE: 1,
+  JG_TAR_NO_REMOTE_TAR: 1,
+  JG_TAR_REMOTE_FAILED: 1,
+  JG_TAR_NO_SPACE: 1,
+  JG_TAR_PERMISSION: 1,
+  JG_TAR_UNSAFE_ENTRY: 1,
+  JG_TAR_LIMIT: 1,
+  JG_TAR_BAD_ARCHIVE: 1,
+  JG_TAR_COMPRESS: 1,
+  JG_TAR_INCOMPLETE: 1,
+  JG_TAR_INTERRUPTED: 130,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

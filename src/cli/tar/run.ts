@@ -1,0 +1,145 @@
+/**
+ * Running `jumpgate push` / `jumpgate pull` once the arguments are parsed: the remote operand
+ * resolved through ssh_config into a route, one connection through the manager, progress on
+ * stderr, each refused archive entry explained as it happens, Ctrl-C aborts.
+ */
+import { resolve as resolvePath } from "node:path";
+import { resolve, resolveHops } from "../../config/resolve.js";
+import { ConnectionManager, type Lease } from "../../connection/manager.js";
+import { createSecurity } from "../../connection/security.js";
+import { JumpgateError } from "../../errors.js";
+import { chooseProgressMode, createProgressReporter, printable } from "../../transfer/progress.js";
+import { type Operand, parseOperand } from "../../transfer/remotepath.js";
+import { pull, push } from "../../transfer/tar.js";
+import { createLogger, type LogLevel } from "../../util/log.js";
+import type { ParsedTarArgs } from "./args.js";
+
+type RemoteOperand = Extract<Operand, { kind: "remote" }>;
+
+function logLevel(args: ParsedTarArgs): LogLevel {
+  if (args.verbosity >= 3) return "DEBUG3";
+  if (args.verbosity === 2) return "DEBUG2";
+  if (args.verbosity === 1) return "DEBUG1";
+  return args.quiet ? "ERROR" : "INFO";
+}
+
+function remoteOperand(args: ParsedTarArgs, text: string): RemoteOperand {
+  const op = parseOperand(text);
+  if (op.kind !== "remote") {
+    throw new JumpgateError(
+      "JG_USAGE",
+      `'${text}' is not a remote directory: write it host:dir (e.g. mcgonagall:src/app). Run 'jumpgate ${args.command} --help'.`,
+    );
+  }
+  if (op.path.startsWith("~") && op.path !== "~" && !op.path.startsWith("~/")) {
+    throw new JumpgateError(
+      "JG_USAGE",
+      `'${op.path}': ~user paths are not expanded by ${args.command}; write the directory's path.`,
+    );
+  }
+  return op;
+}
+
+function localOperand(args: ParsedTarArgs, text: string): string {
+  if (parseOperand(text).kind === "remote") {
+    throw new JumpgateError(
+      "JG_USAGE",
+      `'${text}' looks like host:path; ${args.command} takes one local directory (write a local name containing ':' as ./name).`,
+    );
+  }
+  return resolvePath(text);
+}
+
+/** Runs push or pull; resolves with the exit status. */
+export async function runTar(args: ParsedTarArgs): Promise<number> {
+  const isPush = args.command === "push";
+  const remote = remoteOperand(args, args.operands[isPush ? 1 : 0] as string);
+  const localText = args.operands[isPush ? 0 : 1];
+  const local = localText === undefined ? undefined : localOperand(args, localText);
+  const log = createLogger(logLevel(args));
+  let manager: ConnectionManager | undefined;
+  const leases: Lease[] = [];
+
+  const session = async () => {
+    const items = [
+      ...(remote.user !== null ? [{ kind: "user" as const, value: remote.user }] : []),
+      ...(remote.port !== null ? [{ kind: "port" as const, value: String(remote.port) }] : []),
+      ...args.items,
+      { kind: "destination" as const, value: remote.host },
+    ];
+    const request = { items, ...(args.configFile === undefined ? {} : { configFile: args.configFile }) };
+    const resolved = resolve(request);
+    for (const warning of resolved.warnings) log.error(warning);
+    const hops = resolveHops(request, resolved);
+    manager ??= new ConnectionManager({
+      security: createSecurity({ log, batchMode: resolved.options.batchMode === 1 }),
+      log,
+      idleTimeout: 0,
+    });
+    const lease = await manager.acquire(hops);
+    leases.push(lease);
+    return lease.session;
+  };
+
+  const tty = process.stderr.isTTY === true;
+  const reporter = createProgressReporter({
+    mode: chooseProgressMode(args.quiet, tty),
+    sink: process.stderr,
+  });
+  /** Messages start on a fresh line when a bar is being drawn. */
+  const say = (line: string) =>
+    process.stderr.write(`${tty && !args.quiet ? "\r\x1b[K" : ""}jumpgate: ${line}\n`);
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new JumpgateError("JG_TAR_INTERRUPTED", interruptedMessage(args)));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const common = {
+    session,
+    host: remote.host,
+    remoteDir: remote.path,
+    compress: args.compress,
+    ...(args.remoteTar ? { remoteTar: args.remoteTar } : {}),
+    signal: abort.signal,
+    onProgress: reporter.listener,
+  };
+  try {
+    if (isPush) {
+      await push({
+        ...common,
+        localDir: local as string,
+        exclude: args.exclude,
+        gitignore: args.gitignore,
+      });
+    } else {
+      await pull({
+        ...common,
+        ...(local !== undefined ? { localDir: local } : {}),
+        ...(args.toFile !== undefined ? { toFile: resolvePath(args.toFile) } : {}),
+        limits: {
+          ...(args.maxFiles !== undefined ? { maxEntries: args.maxFiles } : {}),
+          ...(args.maxSize !== undefined ? { maxBytes: args.maxSize } : {}),
+        },
+        onRefused: (r) => say(`refused ${printable(r.path)}: ${printable(r.reason)}`),
+        onNote: (n) => say(`note: ${printable(n.path)}: ${printable(n.reason)}`),
+      });
+    }
+    reporter.finish();
+    return 0;
+  } catch (error) {
+    if (reporter.state().startedAt !== undefined) reporter.finish();
+    throw error;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    for (const lease of leases) lease.release();
+    await manager?.close();
+  }
+}
+
+function interruptedMessage(args: ParsedTarArgs): string {
+  return args.command === "push"
+    ? "push interrupted: the remote tar kept the files it had received completely; the one in transit may be partial."
+    : args.toFile !== undefined
+      ? `pull interrupted: ${args.toFile} was not written (the partial archive was removed).`
+      : "pull interrupted: the files extracted so far stay; the one being written was removed.";
+}
