@@ -6,6 +6,8 @@ import { registerAgentCommand } from "./commands/agent.js";
 import { registerConfigCommand } from "./commands/config.js";
 import { registerCpCommand } from "./commands/cp.js";
 import { registerDemoCommand } from "./commands/demo.js";
+import { registerPullCommand } from "./commands/pull.js";
+import { registerPushCommand } from "./commands/push.js";
 import { registerSshCommand } from "./commands/ssh.js";
 
 function packageVersion(): string {
@@ -39,6 +41,8 @@ Examples:
   registerAddCommand(program);
   registerAgentCommand(program);
   registerCpCommand(program);
+  registerPushCommand(program);
+  registerPullCommand(program);
   return program;
 }
 
