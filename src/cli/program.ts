@@ -6,6 +6,7 @@ import { registerAgentCommand } from "./commands/agent.js";
 import { registerConfigCommand } from "./commands/config.js";
 import { registerCpCommand } from "./commands/cp.js";
 import { registerDemoCommand } from "./commands/demo.js";
+import { registerForwardCommand } from "./commands/forward.js";
 import { registerPullCommand } from "./commands/pull.js";
 import { registerPushCommand } from "./commands/push.js";
 import { registerSshCommand } from "./commands/ssh.js";
@@ -40,6 +41,7 @@ Examples:
   registerDemoCommand(program);
   registerAddCommand(program);
   registerAgentCommand(program);
+  registerForwardCommand(program);
   registerCpCommand(program);
   registerPushCommand(program);
   registerPullCommand(program);

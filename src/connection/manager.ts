@@ -9,7 +9,14 @@ import { JumpgateError } from "../errors.js";
 import type { Logger } from "../util/log.js";
 import { ssh2Algorithms } from "./algorithms.js";
 import { dialJump, dialProxyCommand, dialTcp } from "./dial.js";
-import type { ConnectionEvent, ConnectionEventListener, ConnectionStats, TransportKind } from "./events.js";
+import type {
+  ConnectionEvent,
+  ConnectionEventListener,
+  ConnectionStats,
+  TransportKind,
+  TunnelEvent,
+  TunnelEventListener,
+} from "./events.js";
 import { preferredHostKeyAlgorithms } from "./hostkey.js";
 import { type AuthHandler, type HostKey, SshSession } from "./session.js";
 
@@ -86,6 +93,7 @@ export function routeKey(hops: readonly ResolvedHop[]): string {
 export class ConnectionManager {
   private readonly pool = new Map<string, Entry>();
   private readonly listeners = new Set<ConnectionEventListener>();
+  private readonly tunnelListeners = new Set<TunnelEventListener>();
   private readonly idleTimeout: number;
 
   constructor(private readonly opts: ManagerOptions) {
@@ -99,6 +107,16 @@ export class ConnectionManager {
 
   private emit(event: ConnectionEvent): void {
     for (const listener of this.listeners) listener(event);
+  }
+
+  /** Tunnels (src/forward) report through the manager, so one subscription sees everything. */
+  onTunnel(listener: TunnelEventListener): () => void {
+    this.tunnelListeners.add(listener);
+    return () => this.tunnelListeners.delete(listener);
+  }
+
+  publishTunnel(event: TunnelEvent): void {
+    for (const listener of this.tunnelListeners) listener(event);
   }
 
   /** A connection to the last hop of `hops`, opening (or reusing) every hop before it. */
@@ -231,6 +249,11 @@ export class ConnectionManager {
         algorithms,
         keepaliveInterval: o.serverAliveInterval,
         keepaliveCountMax: o.serverAliveCountMax,
+        // RekeyLimit: bytes (0 = default budget) and seconds (0 = none).
+        rekey: {
+          bytes: Number(o.rekeyLimit > 0n ? o.rekeyLimit : 0n),
+          seconds: Math.max(o.rekeyInterval, 0),
+        },
         readyTimeout: o.connectionTimeout,
         verifyHostKey: async (key) => {
           const verdict = await this.opts.security.verifyHostKey(hop, key, peerAddress);

@@ -54,8 +54,48 @@ export interface SessionOptions {
   /** Agent socket for agent authentication and forwarding. */
   agent?: string;
   agentForward: boolean;
+  /**
+   * Rekey budget (RekeyLimit): ssh2 never rekeys on its own, so a long-lived tunnel would use one
+   * key for ever. `bytes` counts both directions on the transport; `seconds` is the time limit.
+   * 0 (or absent) means the default: 1 GiB (RFC 4253 section 9; within OpenSSH's "1G to 4G
+   * depending on the cipher") and no time limit.
+   */
+  rekey?: { bytes: number; seconds: number };
   log: Logger;
 }
+
+/** Who connected to a remote forward (`-R`), as the server reports it. */
+export interface IncomingTcp {
+  kind: "tcp";
+  /** The address and port the server listens on for this forward (port is the real one for 0). */
+  destIP: string;
+  destPort: number;
+  srcIP: string;
+  srcPort: number;
+}
+
+export interface IncomingUnix {
+  kind: "unix";
+  socketPath: string;
+}
+
+/** Accept (the channel) or refuse one connection the server forwards to us. */
+export type IncomingHandler = (
+  info: IncomingTcp | IncomingUnix,
+  accept: () => ClientChannel,
+  reject: () => void,
+) => void;
+
+/** RFC 4254 section 5.1 reason codes, as words for messages and stats. */
+const OPEN_FAILURE_REASONS: Readonly<Record<number, string>> = {
+  1: "administratively prohibited",
+  2: "connect failed",
+  3: "unknown channel type",
+  4: "resource shortage",
+};
+
+/** The default rekey budget: one gibibyte each way combined (see SessionOptions.rekey). */
+export const DEFAULT_REKEY_BYTES = 1024 ** 3;
 
 /** The key type is the first string of the host key blob. */
 export function hostKeyType(blob: Buffer): string {
@@ -68,11 +108,34 @@ export class SshSession {
   private closedReason: string | null = null;
   private readonly closeListeners: Array<(reason: string) => void> = [];
   private openChannels = 0;
+  private readonly incomingTcp = new Map<string, IncomingHandler>();
+  private readonly incomingUnix = new Map<string, IncomingHandler>();
+  private rekeys = 0;
+  private transportBytes = 0;
 
   private constructor(
     readonly client: Client,
     readonly hopName: string,
-  ) {}
+  ) {
+    // ssh2 emits these only for forwards it requested; one dispatcher per session routes each to
+    // the tunnel that asked for it (several -R share one connection).
+    client.on("tcp connection", (info, accept, reject) => {
+      const handler = this.incomingTcp.get(`${info.destIP}:${info.destPort}`);
+      if (handler === undefined) reject();
+      else handler({ kind: "tcp", ...info }, () => this.track(accept()), reject);
+    });
+    client.on("unix connection", (info, accept, reject) => {
+      const handler = this.incomingUnix.get(info.socketPath);
+      if (handler === undefined) reject();
+      else
+        handler(
+          { kind: "unix", socketPath: info.socketPath },
+          // @types/ssh2 types this accept() as the base Channel; at run time it is a ClientChannel.
+          () => this.track(accept() as unknown as ClientChannel),
+          reject,
+        );
+    });
+  }
 
   /** Performs the handshake, host key check and authentication over `sock`. */
   static open(opts: SessionOptions): Promise<SshSession> {
@@ -92,7 +155,10 @@ export class SshSession {
           reject(error);
         }
       };
-      client.on("ready", () => finish());
+      client.on("ready", () => {
+        session.startRekeyBudget(opts.sock, opts.rekey, opts.log);
+        finish();
+      });
       // OpenSSH's ConnectTimeout also covers the banner exchange: a server that accepts the TCP
       // connection but never speaks SSH must not hang us.
       const limit = Math.max(opts.readyTimeout, 0);
@@ -170,6 +236,51 @@ export class SshSession {
     return this.openChannels;
   }
 
+  /** How many rekeys this session started on its budget (tests, `jumpgate doctor`-style stats). */
+  get rekeyCount(): number {
+    return this.rekeys;
+  }
+
+  /** Bytes on the transport (both directions, encrypted) since the last rekey. */
+  get bytesSinceRekey(): number {
+    return this.transportBytes;
+  }
+
+  /**
+   * Counts the transport's bytes and asks ssh2 for a new key exchange when the budget is spent.
+   * ssh2 has no public rekey(); its Protocol object has one (used by its own server side), which
+   * is what OpenSSH does on RekeyLimit: a KEXINIT mid-stream, channels carry on.
+   */
+  private startRekeyBudget(sock: Duplex, budget: SessionOptions["rekey"], log: Logger): void {
+    const limit = budget && budget.bytes > 0 ? budget.bytes : DEFAULT_REKEY_BYTES;
+    const seconds = budget?.seconds ?? 0;
+    const rekey = (why: string) => {
+      const protocol = (this.client as unknown as { _protocol?: { rekey?: () => void } })._protocol;
+      if (typeof protocol?.rekey !== "function") return;
+      this.transportBytes = 0;
+      this.rekeys++;
+      log.debug(`${this.hopName}: rekeying (${why}).`);
+      protocol.rekey();
+    };
+    const count = (n: number) => {
+      this.transportBytes += n;
+      if (this.transportBytes >= limit) rekey(`RekeyLimit ${limit} bytes reached`);
+    };
+    // Attached after the handshake: ssh2 has its own 'data' listener by then, so observing does
+    // not change the stream's flow. ssh2 writes through sock.write, looked up at each call.
+    sock.on("data", (chunk: Buffer) => count(chunk.length));
+    const write = sock.write.bind(sock) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+    (sock as { write: (chunk: Buffer, ...rest: unknown[]) => boolean }).write = (chunk, ...rest) => {
+      count(chunk.length);
+      return write(chunk, ...rest);
+    };
+    if (seconds > 0) {
+      const timer = setInterval(() => rekey(`RekeyLimit interval ${seconds}s`), seconds * 1000);
+      timer.unref();
+      this.onClose(() => clearInterval(timer));
+    }
+  }
+
   onClose(listener: (reason: string) => void): void {
     if (this.closedReason !== null) listener(this.closedReason);
     else this.closeListeners.push(listener);
@@ -216,20 +327,140 @@ export class SshSession {
     return { channel: this.track(channel), done };
   }
 
-  /** A direct-tcpip channel to host:port as seen from this server. */
-  forwardOut(host: string, port: number): Promise<ClientChannel> {
+  /**
+   * A direct-tcpip channel to host:port as seen from this server. `origin` is the address of the
+   * client the channel is for (OpenSSH reports it in the server's log); a loopback placeholder
+   * when there is none.
+   */
+  forwardOut(
+    host: string,
+    port: number,
+    origin: { address: string; port: number } = { address: "127.0.0.1", port: 0 },
+  ): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
-      this.client.forwardOut("127.0.0.1", 0, host, port, (error, channel) => {
-        if (error)
-          reject(
-            new JumpgateError(
-              "JG_CHANNEL_OPEN",
-              `${this.hopName}: open channel to ${host}:${port} failed: ${error.message}`,
-              { cause: error },
-            ),
-          );
+      const done = (error: Error | undefined, channel: ClientChannel) => {
+        if (error) reject(this.openFailure(`${host}:${port}`, error));
         else resolve(this.track(channel));
-      });
+      };
+      try {
+        this.client.forwardOut(origin.address, origin.port, host, port, done);
+      } catch (error) {
+        reject(this.openFailure(`${host}:${port}`, error as Error));
+      }
+    });
+  }
+
+  /** A direct-streamlocal@openssh.com channel to a Unix socket on the server. */
+  forwardOutStreamLocal(socketPath: string): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      const done = (error: Error | undefined, channel: ClientChannel) => {
+        if (error) reject(this.openFailure(socketPath, error));
+        else resolve(this.track(channel));
+      };
+      try {
+        this.client.openssh_forwardOutStreamLocal(socketPath, done);
+      } catch (error) {
+        reject(this.openFailure(socketPath, error as Error));
+      }
+    });
+  }
+
+  /** The error for a channel the server would not open, with RFC 4254's reason in words. */
+  private openFailure(target: string, error: Error & { reason?: number | string }): JumpgateError {
+    const reason = typeof error.reason === "number" ? OPEN_FAILURE_REASONS[error.reason] : undefined;
+    const detail = reason && !error.message.includes(reason) ? `${error.message} (${reason})` : error.message;
+    return new JumpgateError(
+      "JG_CHANNEL_OPEN",
+      `${this.hopName}: open channel to ${target} failed: ${detail}`,
+      {
+        cause: error,
+      },
+    );
+  }
+
+  /**
+   * Asks the server to listen on bindAddr:port (tcpip-forward) and send us what connects there.
+   * Resolves with the port the server bound (the allocated one for port 0).
+   */
+  forwardIn(bindAddr: string, port: number, handler: IncomingHandler): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const refused = (error: Error) =>
+        new JumpgateError(
+          "JG_FORWARD_REMOTE",
+          `${this.hopName}: the server refused to listen on ${bindAddr === "" ? "*" : bindAddr}:${port} (remote port forwarding failed: ${error.message}). Check sshd's AllowTcpForwarding/PermitListen and that the port is free there.`,
+          { cause: error },
+        );
+      try {
+        this.client.forwardIn(bindAddr, port, (error, bound) => {
+          if (error) {
+            reject(refused(error));
+            return;
+          }
+          this.incomingTcp.set(`${bindAddr}:${bound}`, handler);
+          resolve(bound);
+        });
+      } catch (error) {
+        reject(refused(error as Error));
+      }
+    });
+  }
+
+  /** Cancels a forwardIn(); `port` is the bound port forwardIn() resolved with. */
+  unforwardIn(bindAddr: string, port: number, requestedPort = port): Promise<void> {
+    this.incomingTcp.delete(`${bindAddr}:${port}`);
+    return new Promise((resolve) => {
+      if (this.closed) {
+        resolve();
+        return;
+      }
+      try {
+        // OpenSSH's server matches the cancel on the port it bound, also for a dynamic one.
+        this.client.unforwardIn(bindAddr, requestedPort === 0 ? port : requestedPort, () => resolve());
+        // A server that never answers (it is closing) must not hold up our exit.
+        setTimeout(resolve, 2000).unref();
+      } catch {
+        resolve();
+      }
+    });
+  }
+
+  /** streamlocal-forward@openssh.com: the server listens on a Unix socket path for us. */
+  forwardInStreamLocal(socketPath: string, handler: IncomingHandler): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const refused = (error: Error) =>
+        new JumpgateError(
+          "JG_FORWARD_REMOTE",
+          `${this.hopName}: the server refused to listen on ${socketPath} (remote forwarding failed: ${error.message}). Check sshd's AllowStreamLocalForwarding and that the path is free (StreamLocalBindUnlink on the server).`,
+          { cause: error },
+        );
+      try {
+        this.client.openssh_forwardInStreamLocal(socketPath, (error) => {
+          if (error) {
+            reject(refused(error));
+            return;
+          }
+          this.incomingUnix.set(socketPath, handler);
+          resolve();
+        });
+      } catch (error) {
+        reject(refused(error as Error));
+      }
+    });
+  }
+
+  unforwardInStreamLocal(socketPath: string): Promise<void> {
+    this.incomingUnix.delete(socketPath);
+    return new Promise((resolve) => {
+      if (this.closed) {
+        resolve();
+        return;
+      }
+      try {
+        this.client.openssh_unforwardInStreamLocal(socketPath, () => resolve());
+        setTimeout(resolve, 2000).unref();
+      } catch {
+        resolve();
+      }
     });
   }
 

@@ -20,6 +20,10 @@ Options (as in ssh; the ones listed are the ones jumpgate implements):
   -A / -a            enable / disable agent forwarding
   -t / -T            force / disable pseudo-terminal allocation (-tt forces even without a local tty)
   -N                 no remote command (keep the connection open, e.g. for a tunnel)
+  -L [bind:]port:host:hostport   local forward (also Unix socket paths on either side)
+  -R [bind:]port:host:hostport   remote forward (port 0: the server picks one and it is printed)
+  -D [bind:]port     dynamic forward: a SOCKS4/4a/5 proxy whose connections leave from the server
+  -f                 go to the background once authenticated and the forwards are up
   -W host:port       connect stdin/stdout to host:port through the server (usable as a ProxyCommand)
   -e char            escape character (default ~, "none" disables)
   -C                 compression
@@ -28,13 +32,18 @@ Options (as in ssh; the ones listed are the ones jumpgate implements):
   -q                 quiet
   -G                 print the resolved configuration (as 'ssh -G') and exit
 
-Escapes (after a newline, with a pty): ~. disconnect, ~? help, ~# connections, ~C command line, ~~ a literal ~.
+Escapes (after a newline, with a pty): ~. disconnect, ~? help, ~# connections, ~C command line
+(-L/-R/-D to add a forward, -KL/-KR/-KD to cancel one; needs EnableEscapeCommandline yes), ~~ a literal ~.
+Forwards also come from the config (LocalForward, RemoteForward, DynamicForward); -o ExitOnForwardFailure=yes
+makes a forward that cannot be set up fatal (exit 255), -o GatewayPorts=yes binds them on every interface.
 Exit status: the remote command's; 255 when jumpgate itself fails (connection, host key, authentication).
 
 Examples:
   jumpgate ssh mcgonagall                        interactive shell through jaguar (ProxyJump in ~/.ssh/config)
   jumpgate ssh -J jaguar student@127.0.0.2 uptime
   jumpgate ssh -W %h:%p jaguar                   as 'ProxyCommand jumpgate ssh -W %h:%p jaguar'
+  jumpgate ssh -N -L 1111:localhost:12345 mcgonagall   mcgonagall's localhost:12345 at localhost:1111
+  jumpgate ssh -f -N -D 1080 jaguar              a SOCKS proxy in the background
 `;
 
 export function registerSshCommand(program: Command): void {
@@ -67,13 +76,11 @@ export interface ParsedSshArgs {
   printConfig: boolean;
   /** -h before the destination: show the help (commander prints it). */
   help: boolean;
+  /** -f: go to the background once authenticated and the forwards are up. */
+  background: boolean;
 }
 
 const NOT_YET: Readonly<Record<string, string>> = {
-  L: "local port forwarding (-L)",
-  R: "remote port forwarding (-R)",
-  D: "dynamic port forwarding (-D)",
-  f: "going to the background (-f)",
   M: "connection multiplexing (-M)",
   S: "control sockets (-S)",
   X: "X11 forwarding (-X)",
@@ -98,6 +105,7 @@ export function parseSshArgs(argv: readonly string[]): ParsedSshArgs {
     quiet: false,
     printConfig: false,
     help: false,
+    background: false,
   };
   let destinationSeen = false;
   for (const { name, value } of parsed) {
@@ -155,6 +163,18 @@ export function parseSshArgs(argv: readonly string[]): ParsedSshArgs {
         break;
       case "N":
         out.noCommand = true;
+        break;
+      case "L":
+        out.items.push({ kind: "local", value });
+        break;
+      case "R":
+        out.items.push({ kind: "remote", value });
+        break;
+      case "D":
+        out.items.push({ kind: "dynamic", value });
+        break;
+      case "f":
+        out.background = true;
         break;
       case "W":
         out.stdioForward = value;

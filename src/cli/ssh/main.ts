@@ -6,8 +6,11 @@ import { dumpConfig } from "../../config/dump.js";
 import { resolve, resolveHops } from "../../config/resolve.js";
 import { ConnectionManager } from "../../connection/manager.js";
 import { createSecurity } from "../../connection/security.js";
+import { JumpgateError } from "../../errors.js";
 import { createLogger, type LogLevel, parseLogLevel } from "../../util/log.js";
 import type { ParsedSshArgs } from "../commands/ssh.js";
+import { ForwardSet } from "../forward/set.js";
+import { BACKGROUND_ENV, goToBackground, signalReady } from "./background.js";
 import { runSession, type SessionPlan, type TtyRequest } from "./run.js";
 
 function logLevelFor(args: ParsedSshArgs, configured: string): LogLevel {
@@ -18,8 +21,15 @@ function logLevelFor(args: ParsedSshArgs, configured: string): LogLevel {
   return parseLogLevel(configured);
 }
 
+export interface RunSshExtras {
+  /** `jumpgate forward`: say what each forward listens on. */
+  announce?: boolean;
+  /** `jumpgate forward`: refuse to run with nothing to forward. */
+  requireForwards?: boolean;
+}
+
 /** Runs `jumpgate ssh`; resolves with the exit status. */
-export async function runSsh(args: ParsedSshArgs): Promise<number> {
+export async function runSsh(args: ParsedSshArgs, extras: RunSshExtras = {}): Promise<number> {
   const request = {
     items: args.items,
     ...(args.configFile === undefined ? {} : { configFile: args.configFile }),
@@ -33,27 +43,52 @@ export async function runSsh(args: ParsedSshArgs): Promise<number> {
   for (const warning of resolved.warnings) log.error(warning);
   const hops = resolveHops(request, resolved);
   const o = resolved.options;
-  if (o.localForwards.length > 0 || o.remoteForwards.length > 0) {
-    log.info(
-      "jumpgate: forwards from the configuration are not set up by 'jumpgate ssh' yet; ignoring them.",
+  const noCommand = args.noCommand || o.sessionType === 0;
+  if (extras.requireForwards && o.localForwards.length === 0 && o.remoteForwards.length === 0) {
+    throw new JumpgateError(
+      "JG_USAGE",
+      "Nothing to forward: give -L, -R or -D (or LocalForward/RemoteForward/DynamicForward in the config).",
     );
+  }
+  if (args.background && process.env[BACKGROUND_ENV] === undefined) {
+    // ssh -f: "Cannot fork into background without a command to execute."
+    if (noCommand === false && args.command.length === 0 && (o.remoteCommand ?? "") === "") {
+      throw new JumpgateError(
+        "JG_USAGE",
+        "Cannot go to the background (-f) without a command to execute: add a command or -N.",
+        { exitCode: 255 },
+      );
+    }
+    return goToBackground();
   }
   const security = createSecurity({ log, batchMode: o.batchMode === 1 });
   const manager = new ConnectionManager({ security, log, idleTimeout: 0 });
   const plan: SessionPlan = {
     command: args.command.join(" "),
-    noCommand: args.noCommand || o.sessionType === 0,
+    noCommand,
     stdioForward: args.stdioForward,
     tty: ttyRequest(args.tty, o.requestTty),
     escapeChar: args.escapeChar ?? escapeCharOf(o.escapeChar),
     options: o,
     log,
   };
+  let forwards: ForwardSet | null = null;
   try {
     const lease = await manager.acquire(hops);
     try {
-      return await runSession(lease, plan, manager);
+      forwards = new ForwardSet({
+        session: () => lease.session,
+        options: o,
+        log,
+        manager,
+        announce: extras.announce === true,
+        via: lease.session.hopName,
+      });
+      await forwards.startAll();
+      if (args.background) signalReady();
+      return await runSession(lease, { ...plan, forwards }, manager);
     } finally {
+      await forwards?.closeAll();
       lease.release();
     }
   } finally {

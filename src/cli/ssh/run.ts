@@ -7,6 +7,7 @@ import type { Options } from "../../config/options.js";
 import type { ConnectionManager, Lease } from "../../connection/manager.js";
 import { JumpgateError } from "../../errors.js";
 import type { Logger } from "../../util/log.js";
+import { type ForwardSet, runEscapeCommand } from "../forward/set.js";
 import { sessionEnvironment } from "./env.js";
 import { EscapeFilter, escapeHelp } from "./escape.js";
 import { enterRawMode, type TerminalGuard, windowSize } from "./terminal.js";
@@ -22,6 +23,8 @@ export interface SessionPlan {
   escapeChar: string | null;
   options: Options;
   log: Logger;
+  /** The run's forwards: `~C` adds and cancels, `~#` lists their connections. */
+  forwards?: ForwardSet;
 }
 
 /** Exit status when jumpgate itself fails or the connection drops, as with ssh. */
@@ -126,6 +129,46 @@ async function runChannel(lease: Lease, plan: SessionPlan, manager: ConnectionMa
   const filter = new EscapeFilter(pty ? escapeByte(plan.escapeChar) : null);
   const escapeText = plan.escapeChar ?? "~";
 
+  // `~C`: a line typed locally (echoed by us: the terminal is raw), not sent to the server.
+  let commandLine: string | null = null;
+  const commandInput = (chunk: Buffer): Buffer | null => {
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i] as number;
+      if (byte === 0x0d || byte === 0x0a) {
+        const line = commandLine ?? "";
+        commandLine = null;
+        process.stdin.pause();
+        process.stderr.write("\r\n");
+        const rest = chunk.subarray(i + 1);
+        void (plan.forwards ? runEscapeCommand(line, plan.forwards) : Promise.resolve("Invalid command."))
+          .then((answer) => {
+            if (answer !== "") process.stderr.write(`${answer}\r\n`);
+          })
+          .finally(() => {
+            process.stdin.resume();
+            if (rest.length > 0) process.stdin.unshift(rest);
+          });
+        return null;
+      }
+      if (byte === 0x03 || byte === 0x1b) {
+        // Ctrl-C or Esc: abandon the line, as ssh's readline-less prompt does on interrupt.
+        commandLine = null;
+        process.stderr.write("\r\n");
+        return chunk.subarray(i + 1);
+      }
+      if (byte === 0x7f || byte === 0x08) {
+        if ((commandLine ?? "").length > 0) {
+          commandLine = (commandLine ?? "").slice(0, -1);
+          process.stderr.write("\b \b");
+        }
+        continue;
+      }
+      commandLine = (commandLine ?? "") + String.fromCharCode(byte);
+      process.stderr.write(Buffer.from([byte]));
+    }
+    return Buffer.alloc(0);
+  };
+
   return new Promise<number>((resolve) => {
     let finished = false;
     const finish = (code: number) => {
@@ -138,8 +181,25 @@ async function runChannel(lease: Lease, plan: SessionPlan, manager: ConnectionMa
       guard.restore();
       resolve(code);
     };
-    const onData = (chunk: Buffer) => {
-      for (const action of filter.push(chunk)) {
+    const onData = (input: Buffer) => {
+      let chunk = input;
+      if (commandLine !== null) {
+        const rest = commandInput(chunk);
+        if (rest === null || rest.length === 0) return;
+        chunk = rest;
+      }
+      const actions = filter.push(chunk);
+      for (let a = 0; a < actions.length; a++) {
+        const action = actions[a] as (typeof actions)[number];
+        if (commandLine !== null) {
+          // Typed after ~C in the same read: it belongs to the command line.
+          if (action.kind === "send") {
+            const rest = commandInput(action.data);
+            if (rest === null) return;
+            if (rest.length > 0) channel.write(rest);
+          }
+          continue;
+        }
         switch (action.kind) {
           case "send":
             if (!channel.write(action.data)) {
@@ -158,14 +218,13 @@ async function runChannel(lease: Lease, plan: SessionPlan, manager: ConnectionMa
             );
             break;
           case "list-connections":
-            process.stderr.write(`${escapeText}#\r\n${listConnections(manager)}`);
+            process.stderr.write(`${escapeText}#\r\n${listConnections(manager, plan.forwards)}`);
             break;
           case "command-line":
-            process.stderr.write(
-              o.enableEscapeCommandline === 1
-                ? "\r\njumpgate: the ~C command line has no commands yet (port forwards come with 'jumpgate forward').\r\n"
-                : "\r\ncommandline disabled\r\n",
-            );
+            if (o.enableEscapeCommandline === 1) {
+              process.stderr.write("\r\njumpgate> ");
+              commandLine = "";
+            } else process.stderr.write("\r\ncommandline disabled\r\n");
             break;
           case "suspend":
             break;
@@ -195,10 +254,11 @@ async function runChannel(lease: Lease, plan: SessionPlan, manager: ConnectionMa
   });
 }
 
-function listConnections(manager: ConnectionManager): string {
+function listConnections(manager: ConnectionManager, forwards: ForwardSet | undefined): string {
   const lines = ["The following connections are open:"];
   for (const s of manager.stats()) {
     lines.push(`  ${s.hops.join(" -> ")}: ${s.state}, ${s.channels} channel(s), auth ${s.authMethod ?? "?"}`);
   }
+  for (const line of forwards?.describeConnections() ?? []) lines.push(line);
   return `${lines.join("\r\n")}\r\n`;
 }
