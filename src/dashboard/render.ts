@@ -35,6 +35,8 @@ export interface RenderOptions {
   tags: boolean;
   /** ASCII only (dumb terminals): no block characters in sparklines. */
   ascii: boolean;
+  /** Key hints (false for the plain-text mode, where there are no keys). */
+  interactive?: boolean;
 }
 
 const ASCII_FOR: Record<string, string> = { "…": "~", "·": "|", "─": "-", "▁": "_" };
@@ -164,7 +166,8 @@ interface Row {
 
 function tunnelRows(state: DashState, opts: RenderOptions): Row[] {
   if (state.tunnels.length === 0) {
-    return [{ text: styled(padRight("  no tunnels - press a to add one", opts.width), "dim", opts) }];
+    const hint = opts.interactive === false ? "  no tunnels" : "  no tunnels - press a to add one";
+    return [{ text: styled(padRight(hint, opts.width), "dim", opts) }];
   }
   const c = tunnelColumns(opts.width, state.tunnels);
   const rows: Row[] = [{ text: tunnelHeader(c, opts) }];
@@ -251,7 +254,7 @@ function header(state: DashState, opts: RenderOptions): string {
         : "gate LOST";
   const n = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
   const left = ` jumpgate dash · ${feed} · ${n(state.connections.length, "connection")} · ${n(state.tunnels.length, "tunnel")}`;
-  const right = "? help  q quit ";
+  const right = opts.interactive === false ? "" : "? help  q quit ";
   const gap = opts.width - left.length - right.length;
   const text = gap >= 1 ? left + " ".repeat(gap) + right : padRight(left, opts.width);
   return styled(text, "selected", opts);
@@ -481,6 +484,12 @@ export function wrap(text: string, width: number): string[] {
 
 /** The plain-text picture for dumb terminals and pipes: every panel, no colour, ASCII only. */
 export function renderPlain(state: DashState, width = 80): string {
-  const lines = renderMain(state, { width, height: Number.POSITIVE_INFINITY, tags: false, ascii: true });
+  const lines = renderMain(state, {
+    width,
+    height: Number.POSITIVE_INFINITY,
+    tags: false,
+    ascii: true,
+    interactive: false,
+  });
   return `${lines.map((l) => l.trimEnd()).join("\n")}\n`;
 }

@@ -1,0 +1,59 @@
+/** The CLI side of `jumpgate dash`: spec validation, the plain-text decision, agent key labels. */
+import { generateKeyPairSync } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { describeKey } from "../../../src/cli/dash/agent.js";
+import { choosePlain } from "../../../src/cli/dash/run.js";
+import { validateForward } from "../../../src/cli/dash/validate.js";
+
+function sshString(b: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(b.length);
+  return Buffer.concat([len, b]);
+}
+
+describe("jumpgate dash: the CLI side", () => {
+  it("validates forwards with ssh's own parser", () => {
+    expect(validateForward("local", "1111:localhost:12345")).toBeNull();
+    expect(validateForward("local", "127.0.0.1:1111:localhost:12345")).toBeNull();
+    expect(validateForward("local", "/tmp/s.sock:localhost:80")).toBeNull();
+    expect(validateForward("remote", "0:localhost:80")).toBeNull();
+    expect(validateForward("dynamic", "1080")).toBeNull();
+    expect(validateForward("dynamic", "127.0.0.1:1080")).toBeNull();
+    expect(validateForward("local", "0:localhost:80")).toMatch(
+      /^Bad local forwarding specification '0:localhost:80': expected/,
+    );
+    expect(validateForward("local", "99999:localhost:80")).toMatch(/Bad local/);
+    expect(validateForward("local", "1111")).toMatch(/\[bind_address:\]port:host:hostport/);
+    expect(validateForward("dynamic", "1:2:3")).toBe(
+      "Bad dynamic forwarding specification '1:2:3': expected [bind_address:]port.",
+    );
+    expect(validateForward("remote", "8080:localhost")).toMatch(/Bad remote/);
+  });
+
+  it("draws only on a terminal that can: plain for pipes, TERM=dumb or unset, --plain and --once", () => {
+    expect(choosePlain({}, true, "xterm-256color")).toBe(false);
+    expect(choosePlain({}, false, "xterm-256color")).toBe(true);
+    expect(choosePlain({}, true, "dumb")).toBe(true);
+    expect(choosePlain({}, true, undefined)).toBe(true);
+    expect(choosePlain({}, true, "")).toBe(true);
+    expect(choosePlain({ plain: true }, true, "xterm")).toBe(true);
+    expect(choosePlain({ once: true }, true, "xterm")).toBe(true);
+  });
+
+  it("labels agent keys as ssh-add -l does", () => {
+    const ed = generateKeyPairSync("ed25519").publicKey.export({ format: "jwk" });
+    const raw = Buffer.from(ed.x!, "base64url");
+    const blob = Buffer.concat([sshString(Buffer.from("ssh-ed25519")), sshString(raw)]);
+    const info = describeKey(blob, "me@laptop");
+    expect(info).toMatchObject({ type: "ED25519", bits: 256, comment: "me@laptop" });
+    expect(info.fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ format: "jwk" });
+    const rsaBlob = Buffer.concat([
+      sshString(Buffer.from("ssh-rsa")),
+      sshString(Buffer.from(rsa.e!, "base64url")),
+      sshString(Buffer.concat([Buffer.from([0]), Buffer.from(rsa.n!, "base64url")])),
+    ]);
+    expect(describeKey(rsaBlob, "")).toMatchObject({ type: "RSA", bits: 2048 });
+    expect(describeKey(Buffer.from("junk"), "x")).toMatchObject({ type: "unknown" });
+  });
+});
