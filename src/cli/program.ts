@@ -5,6 +5,7 @@ import { registerAddCommand } from "./commands/add.js";
 import { registerAgentCommand } from "./commands/agent.js";
 import { registerConfigCommand } from "./commands/config.js";
 import { registerCpCommand } from "./commands/cp.js";
+import { registerDashCommand } from "./commands/dash.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerForwardCommand } from "./commands/forward.js";
 import { registerPullCommand } from "./commands/pull.js";
@@ -43,6 +44,7 @@ Examples:
   registerAgentCommand(program);
   registerForwardCommand(program);
   registerCpCommand(program);
+  registerDashCommand(program);
   registerPushCommand(program);
   registerPullCommand(program);
   return program;
