@@ -7,7 +7,7 @@
  * Fields the producers may not send yet (e.g. a connection's RTT) are optional: the panels show
  * "-" for them rather than failing.
  */
-import type { ConnectionEvent, ConnectionStats } from "../connection/events.js";
+import type { ConnectionEvent, ConnectionStats, TunnelEvent, TunnelStats } from "../connection/events.js";
 
 /** One connection as the gate reports it: the manager's snapshot plus what the gate adds. */
 export interface ConnectionInfo extends Omit<ConnectionStats, "rttMs"> {
@@ -16,23 +16,11 @@ export interface ConnectionInfo extends Omit<ConnectionStats, "rttMs"> {
 }
 
 /**
- * One tunnel held by the gate: the forwarders' TunnelStats (connection/events.ts) plus where it
- * goes. Written out rather than extended so that a gate one version apart still type-checks here.
+ * One tunnel held by the gate: the forwarders' TunnelStats plus where it goes. `state` stays a
+ * string (a newer gate may report a state this dashboard does not know: it is shown as is).
  */
-export interface TunnelInfo {
-  id: string;
-  kind: "local" | "remote" | "dynamic";
-  /** As the user wrote it, e.g. `1111:localhost:12345`. */
-  spec: string;
-  /** "listening" | "reconnecting" | "failed" | "closed" (kept open: a newer gate may say more). */
-  state: string;
-  /** Forwarded connections open now, and since the tunnel started. */
-  active: number;
-  total: number;
-  bytesIn: number;
-  bytesOut: number;
-  lastError: string | null;
-  /** Where it listens: `127.0.0.1:1111`, a socket path, `remote 127.0.0.1:40123`. */
+export interface TunnelInfo extends Omit<TunnelStats, "state" | "listening"> {
+  state: TunnelStats["state"] | (string & {});
   listening?: string[];
   destination?: string;
   /** The hops, as in ConnectionStats.hops (e.g. ["jaguar", "mcgonagall"]). */
@@ -70,8 +58,8 @@ export interface DashSnapshot {
   transfers: TransferInfo[];
 }
 
-/** Any event the gate relays: the manager's typed events, or others (tunnel, transfer) by kind. */
-export type GateEvent = ConnectionEvent | { kind: string; [field: string]: unknown };
+/** Any event the gate relays: the manager's and the tunnels' typed events, or others by kind. */
+export type GateEvent = ConnectionEvent | TunnelEvent | { kind: string; [field: string]: unknown };
 
 export type FeedState = "connecting" | "live" | "lost";
 
