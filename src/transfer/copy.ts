@@ -53,6 +53,11 @@ export interface CopyOptions {
   preserve?: boolean;
   /** Yields a connected session for a remote host (resolve + manager in the CLI, the gate's pool later). */
   connect(host: RemoteHostSpec): Promise<SessionLease>;
+  /**
+   * Instead of `connect`: the file system of a remote host, ready to use (a caller that already
+   * holds an SFTP session, and tests with an in-memory or hostile server). Closed by copy().
+   */
+  remoteFs?(host: RemoteHostSpec): Promise<FileSystem>;
   signal?: AbortSignal;
   onProgress?: ProgressListener;
   /** Called for each failure that does not stop the copy (scp goes on with the other files). */
@@ -219,8 +224,8 @@ function tempName(base: string): string {
 /** The name a source lands under in a target directory. */
 function baseOf(path: string): string {
   const normal = posix.normalize(path);
-  const trimmed = normal.length > 1 ? normal.replace(/\/+$/, "") : normal;
-  return posix.basename(trimmed) || ".";
+  if (/^\/+$/.test(normal)) return "/";
+  return posix.basename(normal.replace(/\/+$/, "")) || ".";
 }
 
 export async function copy(opts: CopyOptions): Promise<CopyResult> {
@@ -248,6 +253,7 @@ export async function copy(opts: CopyOptions): Promise<CopyResult> {
     if (!entry) {
       const slot: { fs: Promise<FileSystem>; lease?: SessionLease } = { fs: Promise.resolve(local) };
       slot.fs = (async () => {
+        if (opts.remoteFs) return opts.remoteFs(loc.host);
         const lease = await opts.connect(loc.host);
         slot.lease = lease;
         const sftp = await lease.session.sftp();
@@ -280,6 +286,7 @@ export async function copy(opts: CopyOptions): Promise<CopyResult> {
         if (s.kind === "remote" && hasGlob(path)) {
           const matches = await expandGlob(path, {
             list: async (dir) => (await fs.readdir(dir)).map((e) => ({ name: e.name })),
+            exists: async (p) => (await fs.lstat(p)) !== null,
           });
           if (matches.length === 0) {
             throw new JumpgateError(
@@ -310,9 +317,6 @@ export async function copy(opts: CopyOptions): Promise<CopyResult> {
     const dirs: DirJob[] = [];
     for (const src of expanded) {
       try {
-        const info = await src.fs.stat(src.path);
-        if (info === null)
-          throw new JumpgateError("JG_CP_NOT_FOUND", `${src.label}: no such file or directory.`);
         const base = baseOf(src.path);
         if (base === ".." || base === "/") {
           throw new JumpgateError(
@@ -320,6 +324,9 @@ export async function copy(opts: CopyOptions): Promise<CopyResult> {
             `${src.label}: name the directory itself (not '..' or '/') so the copy has a name in the target.`,
           );
         }
+        const info = await src.fs.stat(src.path);
+        if (info === null)
+          throw new JumpgateError("JG_CP_NOT_FOUND", `${src.label}: no such file or directory.`);
         const dstPath = targetIsDir ? (base === "." ? targetPath : posix.join(targetPath, base)) : targetPath;
         const dst: Endpoint = { fs: targetFs, path: dstPath, label: label(opts.target, dstPath) };
         if (info.type === "dir") {

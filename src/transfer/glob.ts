@@ -76,6 +76,8 @@ export interface GlobEntry {
 export interface GlobOptions {
   /** Lists a directory (names only, "." and ".." excluded); rejects when it cannot be read. */
   list(dir: string): Promise<GlobEntry[]>;
+  /** Whether a path exists (lstat); literal components after a glob are checked with it. */
+  exists?(path: string): Promise<boolean>;
   /** Stops runaway patterns (scp's GLOB_LIMIT idea). */
   maxMatches?: number;
 }
@@ -98,11 +100,14 @@ export async function expandGlob(pattern: string, opts: GlobOptions): Promise<Gl
   const join = (base: string, name: string) =>
     base === "" ? (absolute ? `/${name}` : name) : base === "/" ? `/${name}` : `${base}/${name}`;
   let current: GlobMatch[] = [{ path: absolute ? "/" : "" }];
+  let globbed = false;
   for (const part of parts) {
     const next: GlobMatch[] = [];
     for (const base of current) {
       if (!hasGlob(part)) {
-        next.push({ path: join(base.path, unquote(part)) });
+        const path = join(base.path, unquote(part));
+        // After a glob, a literal name must exist under each match (glob(3) checks it too).
+        if (!globbed || !opts.exists || (await opts.exists(path))) next.push({ path });
         continue;
       }
       let entries: GlobEntry[];
@@ -129,6 +134,7 @@ export async function expandGlob(pattern: string, opts: GlobOptions): Promise<Gl
       }
     }
     current = next;
+    globbed ||= hasGlob(part);
   }
   return current;
 }
