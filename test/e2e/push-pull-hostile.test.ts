@@ -1,0 +1,167 @@
+/**
+ * `jumpgate pull` from a hostile server (an embedded ssh2 server, see hostile-tar-server.ts) whose
+ * `tar -c` answers with entries built to escape the destination. Nothing may be written outside
+ * the destination, each refusal must be said with its reason, the honest entries still land, and
+ * the exit status is non-zero.
+ */
+import { spawn } from "node:child_process";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { craftTar, type HostileServer, startHostileServer } from "../support/hostile-tar-server.js";
+
+const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const bin = join(repo, "bin/jumpgate.js");
+
+/** Every file and directory under `dir`, relative, for "nothing was written here" checks. */
+function everything(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      out.push(r);
+      if (lstatSync(join(d, name)).isDirectory()) walk(join(d, name), r);
+    }
+  };
+  walk(dir, "");
+  return out;
+}
+
+function runJumpgate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+describe("jumpgate pull from a hostile server", () => {
+  let server: HostileServer;
+  let work: string;
+  let outside: string;
+  let dest: string;
+  let run: { code: number | null; stdout: string; stderr: string };
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), "jg-hostile-pull-"));
+    // The destination sits two levels down so `../../outside` from its top names `outside`.
+    outside = join(work, "outside");
+    mkdirSync(outside);
+    dest = join(work, "a", "dest");
+    mkdirSync(dest, { recursive: true });
+    // A symlink that was already in the destination, pointing out of it.
+    symlinkSync(outside, join(dest, "pre-existing-link"));
+    const archive = await craftTar([
+      { name: "./", type: "directory", mode: 0o755 },
+      { name: "./ok.txt", body: "an honest file\n", mode: 0o644 },
+      { name: "../escape-dotdot.txt", body: "escaped with ..\n" },
+      { name: "./sub/../../escape-middle.txt", body: "escaped with .. in the middle\n" },
+      { name: join(outside, "absolute.txt"), body: "escaped with an absolute name\n" },
+      { name: "./abs-link", type: "symlink", linkname: outside },
+      { name: "./abs-link/through-abs-link.txt", body: "written through an absolute link\n" },
+      { name: "./rel-link", type: "symlink", linkname: "../../outside" },
+      { name: "./rel-link/through-rel-link.txt", body: "written through a relative link\n" },
+      { name: "./sneaky", type: "symlink", linkname: "sub2/../../../outside" },
+      { name: "./pre-existing-link/through-existing.txt", body: "written through a link already there\n" },
+      { name: "./inner", type: "directory", mode: 0o755 },
+      { name: "./inner-link", type: "symlink", linkname: "inner" },
+      { name: "./inner-link/through-inner-link.txt", body: "through a link that stays inside\n" },
+      { name: "./hard-out", type: "link", linkname: "/etc/passwd" },
+      { name: "./hard-up", type: "link", linkname: "../outside/x" },
+      { name: "./null", type: "character-device", devmajor: 1, devminor: 3, mode: 0o666 },
+      { name: "./disk", type: "block-device", devmajor: 8, devminor: 0, mode: 0o660 },
+      { name: "./pipe", type: "fifo", mode: 0o644 },
+      { name: "./suid", body: "#!/bin/sh\necho root\n", mode: 0o4755 },
+      { name: "./sgid-dir", type: "directory", mode: 0o2775 },
+      { name: "./last.txt", body: "after all the refusals\n", mode: 0o600 },
+    ]);
+    server = await startHostileServer(archive);
+    // Not spawnSync: the server lives in this process and must keep answering.
+    run = await runJumpgate(["pull", "-q", "-F", server.configPath, "hostile:/srv/app", dest]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("asked the server for tar -c with the directory quoted", () => {
+    expect(server.commands).toEqual(["exec tar -c -f - -C /srv/app ."]);
+  });
+
+  it("writes nothing outside the destination", () => {
+    expect(everything(outside)).toEqual([]);
+    expect(readdirSync(join(work, "a")).sort()).toEqual(["dest"]);
+    expect(readdirSync(work).sort()).toEqual(["a", "outside"]);
+  });
+
+  it("extracts the honest entries, with setuid/setgid dropped", () => {
+    expect(readFileSync(join(dest, "ok.txt"), "utf8")).toBe("an honest file\n");
+    expect(readFileSync(join(dest, "last.txt"), "utf8")).toBe("after all the refusals\n");
+    expect(lstatSync(join(dest, "last.txt")).mode & 0o7777).toBe(0o600);
+    expect(lstatSync(join(dest, "suid")).mode & 0o7777).toBe(0o755);
+    expect(lstatSync(join(dest, "sgid-dir")).mode & 0o7777).toBe(0o775);
+    // A link that stays inside is created; nothing is written through it.
+    expect(lstatSync(join(dest, "inner-link")).isSymbolicLink()).toBe(true);
+    expect(readdirSync(join(dest, "inner"))).toEqual([]);
+    expect(everything(dest)).toEqual([
+      "inner",
+      "inner-link",
+      "last.txt",
+      "ok.txt",
+      "pre-existing-link",
+      "sgid-dir",
+      "suid",
+    ]);
+  });
+
+  it("says why each refused entry was refused, and exits non-zero", () => {
+    const said = (name: string, why: RegExp) => {
+      const line = run.stderr.split("\n").find((l) => l.startsWith(`jumpgate: refused ${name}: `));
+      expect(line, `a refusal line for ${name} in:\n${run.stderr}`).toBeDefined();
+      expect(line).toMatch(why);
+    };
+    said("../escape-dotdot.txt", /'\.\.'/);
+    said("./sub/../../escape-middle.txt", /'\.\.'/);
+    said(join(outside, "absolute.txt"), /absolute path/);
+    said("./abs-link", /absolute path/);
+    said("./abs-link/through-abs-link.txt", /'abs-link' was refused/);
+    said("./rel-link", /leaves the destination/);
+    said("./rel-link/through-rel-link.txt", /'rel-link' was refused/);
+    said("./sneaky", /'\.\.' after a name/);
+    said("./pre-existing-link/through-existing.txt", /symlink in the destination.*never writes through/);
+    said("./inner-link/through-inner-link.txt", /never writes through a symlink/);
+    said("./hard-out", /absolute path/);
+    said("./hard-up", /'\.\.'/);
+    said("./null", /character device/);
+    said("./disk", /block device/);
+    said("./pipe", /fifo/);
+    expect(run.stderr).toMatch(/jumpgate: note: \.\/suid: setuid bit dropped/);
+    expect(run.stderr).toMatch(/jumpgate: note: \.\/sgid-dir: setgid bit dropped/);
+    expect(run.stderr).toMatch(/JG_TAR_UNSAFE_ENTRY: 15 archive entries were refused .*nothing outside it/);
+    expect(run.code).toBe(1);
+    expect(existsSync(join(dest, "ok.txt"))).toBe(true);
+  });
+});
