@@ -8,9 +8,11 @@ import { registerCpCommand } from "./commands/cp.js";
 import { registerDashCommand } from "./commands/dash.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerForwardCommand } from "./commands/forward.js";
+import { registerGateCommand } from "./commands/gate.js";
 import { registerPullCommand } from "./commands/pull.js";
 import { registerPushCommand } from "./commands/push.js";
 import { registerSshCommand } from "./commands/ssh.js";
+import { registerStatusCommand } from "./commands/status.js";
 
 function packageVersion(): string {
   const pkgUrl = new URL("../../package.json", import.meta.url);
@@ -47,6 +49,8 @@ Examples:
   registerDashCommand(program);
   registerPushCommand(program);
   registerPullCommand(program);
+  registerGateCommand(program);
+  registerStatusCommand(program);
   return program;
 }
 

@@ -23,6 +23,8 @@ export interface ConnectionStats {
   refs: number;
   channels: number;
   authMethod: string | null;
+  /** Round-trip time of the last keepalive request, in ms (null until measured). */
+  rttMs: number | null;
 }
 
 /**

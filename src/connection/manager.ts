@@ -72,6 +72,8 @@ interface EntryState {
   idleTimer: NodeJS.Timeout | null;
   since: number;
   authMethod: string | null;
+  /** Round trip of the last keepalive request (measureRtt()), in ms. */
+  rttMs: number | null;
 }
 
 interface Entry extends EntryState {
@@ -88,6 +90,42 @@ function hopKey(h: ResolvedHop): string {
 
 export function routeKey(hops: readonly ResolvedHop[]): string {
   return hops.map(hopKey).join(" -> ");
+}
+
+/**
+ * The round trip of one keepalive@openssh.com global request, the one ServerAliveInterval sends
+ * (servers always reply, usually with a failure). ssh2 has no public call for a global request
+ * with a reply; its own keepalive does exactly this: queue a callback for the next global-request
+ * reply (replies arrive in order) and send the request. Null on timeout or a closed connection.
+ */
+export function keepaliveRoundTrip(session: SshSession, timeoutMs = 10_000): Promise<number | null> {
+  const internals = session.client as unknown as {
+    _callbacks?: Array<(failed?: unknown) => void>;
+    _protocol?: { ping(): void };
+  };
+  const callbacks = internals._callbacks;
+  const protocol = internals._protocol;
+  if (session.closed || !Array.isArray(callbacks) || typeof protocol?.ping !== "function") {
+    return Promise.resolve(null);
+  }
+  return new Promise((resolve) => {
+    const start = process.hrtime.bigint();
+    let settled = false;
+    const settle = (value: number | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(value);
+    };
+    const timer = setTimeout(() => settle(null), timeoutMs);
+    timer.unref();
+    callbacks.push(() => settle(Number(process.hrtime.bigint() - start) / 1e6));
+    try {
+      protocol.ping();
+    } catch {
+      settle(null);
+    }
+  });
 }
 
 export class ConnectionManager {
@@ -150,7 +188,19 @@ export class ConnectionManager {
       refs: e.refs,
       channels: e.session?.channels ?? 0,
       authMethod: e.authMethod,
+      rttMs: e.rttMs,
     }));
+  }
+
+  /** Measures every open connection's round-trip time (one keepalive request each), for stats(). */
+  async measureRtt(): Promise<void> {
+    await Promise.all(
+      [...this.pool.values()].map(async (e) => {
+        if (e.session === null || e.session.closed) return;
+        const rtt = await keepaliveRoundTrip(e.session);
+        if (rtt !== null) e.rttMs = rtt;
+      }),
+    );
   }
 
   /** Closes every connection (children first so their hops are not reported lost). */
@@ -198,6 +248,7 @@ export class ConnectionManager {
       idleTimer: null,
       since: Date.now(),
       authMethod: null,
+      rttMs: null,
     };
     // The entry is the state object itself, so what open() records is what the pool sees.
     const entry: Entry = Object.assign(state, { promise: this.open(state, hops, index) });
