@@ -136,6 +136,47 @@ describeE2E("the gate on the lab", "netns", () => {
     expect(noPty.stderr).toMatch(/Pseudo-terminal will not be allocated because stdin is not a terminal/);
   });
 
+  it("gives an interactive shell in a real terminal: raw mode, resize as window change, ~. ends only the session", async () => {
+    if (spawnSync("tmux", ["-V"]).status !== 0)
+      throw new Error("tmux is needed (Debian: apt-get install tmux)");
+    const session = `jg-gate-${process.pid}`;
+    const tmux = (...args: string[]) => {
+      const r = spawnSync("tmux", args, { encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr}`);
+      return r.stdout;
+    };
+    const screen = (pattern: RegExp) =>
+      waitFor(`${pattern} on the screen`, () => {
+        const text = tmux("capture-pane", "-p", "-t", session);
+        return pattern.test(text) ? text : null;
+      });
+    expect(jumpgate(runtime, ["ssh", "-F", cfg, "mcgonagall", "true"]).code).toBe(0);
+    const before = logins(lab.mcgonagall.sshdLog());
+    const command = `XDG_RUNTIME_DIR=${runtime} ${process.execPath} ${bin} ssh -F ${cfg} mcgonagall; echo "EXIT=$?"; stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo -e icanon -e -icanon | tr '\\n' ' '; echo; sleep 60`;
+    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command);
+    try {
+      await screen(/:~[#$]\s*$/m);
+      tmux("send-keys", "-t", session, "echo host=$JG_LAB_HOST sum=$((6*7))", "Enter");
+      await screen(/host=mcgonagall sum=42/);
+      tmux("resize-window", "-t", session, "-x", "120", "-y", "40");
+      await new Promise((r) => setTimeout(r, 300));
+      tmux("send-keys", "-t", session, "stty size", "Enter");
+      await screen(/^40 120\s*$/m);
+      tmux("send-keys", "-t", session, "Enter");
+      tmux("send-keys", "-t", session, "-l", "~.");
+      const text = await screen(/EXIT=\d+[\s\S]*(echo|-echo)/);
+      expect(text).toMatch(/Connection to mcgonagall closed\./);
+      expect(text).toMatch(/EXIT=255/);
+      const modes = (/EXIT=255\s*\n(.*)/.exec(text)?.[1] ?? "").trim().split(/\s+/);
+      expect(modes.sort()).toEqual(["echo", "icanon"]);
+    } finally {
+      spawnSync("tmux", ["kill-session", "-t", session]);
+    }
+    // Through the gate: no new login, and ~. left the shared connection up.
+    expect(logins(lab.mcgonagall.sshdLog())).toBe(before);
+    expect(jumpgate(runtime, ["ssh", "-F", cfg, "mcgonagall", "echo still"]).stdout).toBe("still\n");
+  }, 60_000);
+
   it("reports errors from the gate with their codes", () => {
     const r = jumpgate(runtime, [
       "ssh",
