@@ -169,6 +169,7 @@ export async function pump(
         }
         if (data.length < len) again.unshift([pos + data.length, len - data.length]);
         await dst.write(pos, data);
+        src.recycle(data);
         opts.onBytes(data.length);
       } catch (error) {
         failure ??= error;

@@ -58,6 +58,8 @@ export type ProgressListener = (event: TransferEvent) => void;
 
 /** How many recent samples the rate is computed over (a sliding window, in ms). */
 const RATE_WINDOW_MS = 5000;
+/** Samples closer together than this are merged. */
+const SAMPLE_MS = 100;
 
 export interface ProgressState {
   op: TransferOp | undefined;
@@ -123,9 +125,16 @@ export function reduceProgress(s: ProgressState, e: TransferEvent): ProgressStat
       }
     case "bytes": {
       const bytes = s.bytes + e.n;
-      const samples = [...s.samples, [e.at, bytes] as [number, number]].filter(
-        ([t]) => e.at - t <= RATE_WINDOW_MS,
-      );
+      // One sample per SAMPLE_MS at most: a fast copy sends thousands of events a second, and the
+      // window must stay small for the reducer to stay cheap.
+      // The newest sample moves with each event; a new one starts when the one before it is
+      // SAMPLE_MS old.
+      const kept = s.samples.filter(([t]) => e.at - t <= RATE_WINDOW_MS);
+      const previous = kept[kept.length - 2];
+      const samples: [number, number][] =
+        previous !== undefined && e.at - previous[0] < SAMPLE_MS
+          ? [...kept.slice(0, -1), [e.at, bytes]]
+          : [...kept, [e.at, bytes]];
       return { ...base, bytes, samples };
     }
     case "done":

@@ -275,6 +275,22 @@ describeE2E("jumpgate cp through jaguar to mcgonagall", "netns", () => {
     expect(up.code).toBe(1);
     expect(up.stderr).toContain("JG_CP_NOT_FOUND");
     expect(readdirSync(remoteOut)).toEqual([]);
+    // Several problems: each is printed, the others are still copied, and a summary ends it.
+    writeFileSync(join(work, "present.txt"), "here\n");
+    const some = jumpgate([
+      "cp",
+      "-q",
+      "-F",
+      cfg,
+      `mcgonagall:${work}/gone-1`,
+      `mcgonagall:${work}/present.txt`,
+      `mcgonagall:${work}/gone-2`,
+      out,
+    ]);
+    expect(some.code).toBe(1);
+    expect(some.stderr.match(/JG_CP_NOT_FOUND/g)?.length).toBe(2);
+    expect(some.stderr).toContain("JG_CP_FAILED: 2 problems");
+    expect(readdirSync(out)).toEqual(["present.txt"]);
   });
 
   it("several sources need a directory target", () => {

@@ -10,7 +10,7 @@ import { ConnectionManager } from "../../connection/manager.js";
 import { createSecurity } from "../../connection/security.js";
 import { JumpgateError } from "../../errors.js";
 import { copy, type Location } from "../../transfer/copy.js";
-import { chooseProgressMode, createProgressReporter } from "../../transfer/progress.js";
+import { chooseProgressMode, createProgressReporter, printable } from "../../transfer/progress.js";
 import { type Operand, parseOperand, type RemoteHostSpec } from "../../transfer/remotepath.js";
 import { createLogger, type LogLevel } from "../../util/log.js";
 import type { ParsedCpArgs } from "../commands/cp.js";
@@ -76,22 +76,25 @@ export async function runCp(args: ParsedCpArgs): Promise<number> {
       onError: (error) => {
         failures++;
         // Keep the bar's line clean: errors start on their own line.
+        // Names come from the servers: control characters are shown as '?'.
         process.stderr.write(
-          `${process.stderr.isTTY && !args.quiet ? "\r\x1b[K" : ""}jumpgate: ${error.code}: ${error.message}\n`,
+          `${process.stderr.isTTY && !args.quiet ? "\r\x1b[K" : ""}jumpgate: ${error.code}: ${printable(error.message)}\n`,
         );
       },
     });
     reporter.finish();
     if (result.errors.length === 1) return result.errors[0]?.exitCode ?? 1;
-    return failures > 0 ? 1 : 0;
-  } catch (error) {
-    if (reporter.state().startedAt !== undefined) reporter.finish();
-    if (abort.signal.aborted && !(error instanceof JumpgateError && error.code !== "JG_CP_INTERRUPTED")) {
+    if (failures > 1) {
+      // Each failure was printed as it happened; this line sums them up (and sets the status, 1 as scp).
       throw new JumpgateError(
-        "JG_CP_INTERRUPTED",
-        "interrupted; files not complete were removed, none was left truncated.",
+        "JG_CP_FAILED",
+        `${failures} problems (listed above); ${result.files} file${result.files === 1 ? "" : "s"} copied. Nothing incomplete was left under a final name.`,
       );
     }
+    return 0;
+  } catch (error) {
+    // copy() throws JG_CP_INTERRUPTED after Ctrl-C, once the temporaries are removed.
+    if (reporter.state().startedAt !== undefined) reporter.finish();
     throw error;
   } finally {
     process.off("SIGINT", onSignal);

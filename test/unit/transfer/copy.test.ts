@@ -77,6 +77,7 @@ class MemFs implements FileSystem {
         const take = this.hooks.shortReads ? Math.max(1, Math.floor(len / 3)) : len;
         return data.subarray(pos, Math.min(data.length, pos + take));
       },
+      recycle: () => {},
       close: async () => {},
     };
   }
@@ -257,5 +258,42 @@ describe("safeName", () => {
     ["a\0b", false],
   ])("%j -> %s", (name, ok) => {
     expect(safeName(name)).toBe(ok);
+  });
+});
+
+describe("errors", () => {
+  it("maps local and SFTP failures onto codes that name the path", async () => {
+    const { ioError } = await import("../../../src/transfer/sftp-fs.js");
+    const cases: [unknown, string][] = [
+      [{ code: "ENOENT", message: "x" }, "JG_CP_NOT_FOUND"],
+      [{ code: 2, message: "No such file" }, "JG_CP_NOT_FOUND"],
+      [{ code: "EACCES", message: "x" }, "JG_CP_PERMISSION"],
+      [{ code: 3, message: "Permission denied" }, "JG_CP_PERMISSION"],
+      [{ code: "ENOSPC", message: "x" }, "JG_CP_NO_SPACE"],
+      [{ code: "EDQUOT", message: "x" }, "JG_CP_NO_SPACE"],
+      [{ code: "ENOTDIR", message: "x" }, "JG_CP_NOT_DIRECTORY"],
+      [{ code: 4, message: "Failure" }, "JG_CP_IO"],
+    ];
+    for (const [error, code] of cases) {
+      const e = ioError("write", "host:/srv/f", error);
+      expect(e.code).toBe(code);
+      expect(e.message).toContain("host:/srv/f");
+    }
+  });
+
+  it("a source that shrinks while copied fails with JG_CP_IO and leaves nothing", async () => {
+    const fs = new MemFs(new Map([["/f", file("0123456789".repeat(300))]]));
+    const real = fs.openRead.bind(fs);
+    fs.openRead = async (path: string) => {
+      const h = await real(path);
+      return {
+        ...h,
+        read: async (pos: number, len: number) => (pos >= 1000 ? Buffer.alloc(0) : h.read(pos, len)),
+      };
+    };
+    const { errors } = await run(fs, ["/f"]);
+    expect(errors.map((e) => e.code)).toEqual(["JG_CP_IO"]);
+    expect(errors[0]?.message).toContain("shrank");
+    expect(readdirSync(out)).toEqual([]);
   });
 });

@@ -167,3 +167,13 @@ describe("reporter", () => {
     expect(chooseProgressMode(false, false)).toBe("plain");
   });
 });
+
+describe("many events", () => {
+  it("keeps the sample window small and the rate right", () => {
+    let s = run([{ kind: "start", op: "cp", at: 0 }]);
+    for (let t = 1; t <= 10_000; t++) s = reduceProgress(s, { kind: "bytes", at: t, n: 100 });
+    expect(s.samples.length).toBeLessThanOrEqual(5000 / 100 + 2);
+    expect(s.bytes).toBe(1_000_000);
+    expect(rateOf(s, 10_000)).toBeCloseTo(100_000, -2);
+  });
+});
