@@ -143,6 +143,7 @@ export class SshSession {
     const session = new SshSession(client, opts.hopName);
     return new Promise((resolve, reject) => {
       let verifierError: unknown;
+      let verifiedKey: Buffer | null = null;
       let settled = false;
       let bannerTimer: NodeJS.Timeout | null = null;
       const finish = (error?: unknown) => {
@@ -210,9 +211,19 @@ export class SshSession {
         agentForward: opts.agentForward && opts.agent !== undefined,
         // ssh2 calls this with the raw host key blob; the answer may come later (a prompt).
         hostVerifier: (blob: Buffer, verify: (valid: boolean) => void) => {
+          // A re-exchange (rekey) presents the key again. Answer at once: while an asynchronous
+          // answer is pending, ssh2 sends channel data in the middle of the key exchange (a
+          // protocol violation sshd drops) and corrupts the stream. The key may not change.
+          if (verifiedKey !== null) {
+            verify(blob.equals(verifiedKey));
+            return;
+          }
           opts
             .verifyHostKey({ type: hostKeyType(blob), blob })
-            .then(() => verify(true))
+            .then(() => {
+              verifiedKey = Buffer.from(blob);
+              verify(true);
+            })
             .catch((error: unknown) => {
               verifierError = error;
               verify(false);
@@ -254,9 +265,11 @@ export class SshSession {
   private startRekeyBudget(sock: Duplex, budget: SessionOptions["rekey"], log: Logger): void {
     const limit = budget && budget.bytes > 0 ? budget.bytes : DEFAULT_REKEY_BYTES;
     const seconds = budget?.seconds ?? 0;
+    let pending = false;
     const rekey = (why: string) => {
+      pending = false;
       const protocol = (this.client as unknown as { _protocol?: { rekey?: () => void } })._protocol;
-      if (typeof protocol?.rekey !== "function") return;
+      if (this.closed || typeof protocol?.rekey !== "function") return;
       this.transportBytes = 0;
       this.rekeys++;
       log.debug(`${this.hopName}: rekeying (${why}).`);
@@ -264,15 +277,20 @@ export class SshSession {
     };
     const count = (n: number) => {
       this.transportBytes += n;
-      if (this.transportBytes >= limit) rekey(`RekeyLimit ${limit} bytes reached`);
+      if (this.transportBytes < limit || pending) return;
+      // Never from inside a write: KEXINIT would overtake the packet being written (already
+      // encrypted with the previous sequence number) and the server would read garbage.
+      pending = true;
+      process.nextTick(() => rekey(`RekeyLimit ${limit} bytes reached`));
     };
     // Attached after the handshake: ssh2 has its own 'data' listener by then, so observing does
     // not change the stream's flow. ssh2 writes through sock.write, looked up at each call.
     sock.on("data", (chunk: Buffer) => count(chunk.length));
     const write = sock.write.bind(sock) as (chunk: Buffer, ...rest: unknown[]) => boolean;
     (sock as { write: (chunk: Buffer, ...rest: unknown[]) => boolean }).write = (chunk, ...rest) => {
+      const result = write(chunk, ...rest);
       count(chunk.length);
-      return write(chunk, ...rest);
+      return result;
     };
     if (seconds > 0) {
       const timer = setInterval(() => rekey(`RekeyLimit interval ${seconds}s`), seconds * 1000);

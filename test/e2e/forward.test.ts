@@ -85,9 +85,9 @@ describeE2E("port forwarding through jaguar", "netns", () => {
     const port = await freePort();
     const r = jg(["forward", "-F", lab.configPath, "mcgonagall", "-L", `${port}:${service()}`]);
     await listening(port, r);
-    expect(r.stderr()).toMatch(
-      new RegExp(`Forwarding 127\\.0\\.0\\.1:${port}.* -> ${service()} \\(via mcgonagall\\)`),
-    );
+    const announced = new RegExp(`Forwarding 127\\.0\\.0\\.1:${port}.* -> ${service()} \\(via mcgonagall\\)`);
+    // The announcement follows the bind: the port may accept a moment before it is written.
+    await waitFor("the announcement", () => (announced.test(r.stderr()) ? true : null));
     const big = randomBytes(10 * 1024 * 1024);
     expect((await exchange({ host: "127.0.0.1", port }, big)).toString()).toBe(await expectedReply(big));
     const payloads = Array.from({ length: 100 }, (_, i) => randomBytes(1000 + i * 997));

@@ -127,7 +127,10 @@ export function exchange(
     const s = opts.socket ?? open(to);
     const chunks: Buffer[] = [];
     s.on("data", (c: Buffer) => chunks.push(c));
-    s.once("error", reject);
+    // A connection the far side refused is closed without data: by FIN or, with our bytes unread, RST.
+    s.once("error", (e: NodeJS.ErrnoException) => {
+      if (!(opts.allowReset && e.code === "ECONNRESET")) reject(e);
+    });
     s.once("close", () => resolvePromise(Buffer.concat(chunks)));
     const send = () => s.end(payload);
     // A socket handed over after a handshake may have been paused explicitly.
