@@ -37,8 +37,20 @@ describe("jumpgate ssh arguments", () => {
     ]);
   });
 
+  it("takes -L, -R, -D (in order, before or after the destination) and -f", () => {
+    const a = parseSshArgs(["-L", "1:h:2", "-fN", "h", "-R0:localhost:80", "-D", "1080"]);
+    expect(a.items).toEqual([
+      { kind: "local", value: "1:h:2" },
+      { kind: "destination", value: "h" },
+      { kind: "remote", value: "0:localhost:80" },
+      { kind: "dynamic", value: "1080" },
+    ]);
+    expect(a.background).toBe(true);
+    expect(a.noCommand).toBe(true);
+  });
+
   it("refuses what it does not implement, saying so", () => {
-    expect(usage(() => parseSshArgs(["-L", "1:h:2", "h"])).message).toMatch(/local port forwarding \(-L\)/);
+    expect(usage(() => parseSshArgs(["-M", "h"])).message).toMatch(/connection multiplexing \(-M\)/);
     expect(usage(() => parseSshArgs(["-Z", "h"])).code).toBe("JG_USAGE");
     expect(usage(() => parseSshArgs([])).message).toMatch(/needs a destination/);
   });
