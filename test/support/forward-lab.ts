@@ -121,7 +121,7 @@ export function accepts(to: Endpoint): Promise<boolean> {
 export function exchange(
   to: Endpoint,
   payload: Buffer | string,
-  opts: { socket?: Socket } = {},
+  opts: { socket?: Socket; allowReset?: boolean } = {},
 ): Promise<Buffer> {
   return new Promise((resolvePromise, reject) => {
     const s = opts.socket ?? open(to);
