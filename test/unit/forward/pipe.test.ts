@@ -7,7 +7,7 @@ import { pipeStreams } from "../../../src/forward/pipe.js";
 class FakeChannel extends Duplex {
   readonly sent: Buffer[] = [];
   incoming = { window: 2 * 1024 * 1024 };
-  closed = false;
+  wasClosed = false;
   finished = false;
   constructor() {
     super({ allowHalfOpen: true, highWaterMark: 64 * 1024 });
@@ -24,8 +24,8 @@ class FakeChannel extends Duplex {
     return this.push(data);
   }
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.wasClosed) return;
+    this.wasClosed = true;
     this.emit("close");
   }
 }
@@ -84,7 +84,7 @@ describe("pipeStreams", () => {
     channel.fromFar(Buffer.from("more than allowed"));
     const result = await pipe.done;
     expect(result.error).toMatch(/more data than the channel window allows/);
-    expect(channel.closed).toBe(true);
+    expect(channel.wasClosed).toBe(true);
     expect(result.bytesIn).toBe(0);
   });
 
@@ -96,7 +96,7 @@ describe("pipeStreams", () => {
     await tick();
     client.resetAndDestroy();
     const result = await pipe.done;
-    expect(channel.closed).toBe(true);
+    expect(channel.wasClosed).toBe(true);
     expect(result.error).toMatch(/reset|closed before/);
   });
 
@@ -119,7 +119,7 @@ describe("pipeStreams", () => {
     client.end(Buffer.alloc(256 * 1024, 1));
     await tick(100);
     expect(channel.finished).toBe(true);
-    expect(channel.closed).toBe(false);
+    expect(channel.wasClosed).toBe(false);
     expect(Buffer.concat(channel.sent).length).toBe(256 * 1024);
     client.destroy();
   });
