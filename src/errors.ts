@@ -75,6 +75,7 @@ export const ERROR_CODES = {
   JG_GATE_VERSION: 1,
   JG_GATE_PROTOCOL: 1,
   JG_GATE_LOST: EXIT.ssh,
+  JG_TUNNEL_NOT_FOUND: 1,
   // scp-like copies over SFTP (transfer/copy.ts, remotepath.ts, glob.ts, sftp.ts; `jumpgate cp`); 1 as scp
   JG_CP_PATH: EXIT.usage,
   JG_CP_NOT_FOUND: 1,

@@ -13,6 +13,7 @@ import { registerPullCommand } from "./commands/pull.js";
 import { registerPushCommand } from "./commands/push.js";
 import { registerSshCommand } from "./commands/ssh.js";
 import { registerStatusCommand } from "./commands/status.js";
+import { registerTunnelsCommand } from "./commands/tunnels.js";
 
 function packageVersion(): string {
   const pkgUrl = new URL("../../package.json", import.meta.url);
@@ -51,6 +52,7 @@ Examples:
   registerPullCommand(program);
   registerGateCommand(program);
   registerStatusCommand(program);
+  registerTunnelsCommand(program);
   return program;
 }
 

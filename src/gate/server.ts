@@ -24,6 +24,7 @@ import {
 } from "./protocol.js";
 import { GateSecurity, type RequestContext } from "./security.js";
 import { checkSessionArgs, type GateStream, openSession } from "./session.js";
+import { GateTunnels, type TunnelRow } from "./tunnels.js";
 
 export interface GateOptions {
   dir: string;
@@ -62,7 +63,7 @@ export interface GateStatus {
     idleExitMs: number | null;
   };
   connections: ConnectionStatus[];
-  tunnels: unknown[];
+  tunnels: TunnelRow[];
 }
 
 /** A gate already listens on the socket: `gate start` reports it instead of failing. */
@@ -81,12 +82,23 @@ function wireError(error: unknown): WireError {
   return { code: "JG_INTERNAL", message: `gate: unexpected failure: ${message}` };
 }
 
+/** The client's environment from a request's args, for `~`, `${VAR}` and the agent. */
+function envOf(args: unknown): ConfigEnvironment {
+  const raw = (args as { env?: unknown } | undefined)?.env;
+  const env: Record<string, string> = {};
+  if (typeof raw === "object" && raw !== null) {
+    for (const [k, v] of Object.entries(raw)) if (typeof v === "string") env[k] = v;
+  }
+  return nodeEnvironment(env);
+}
+
 /** Stats snapshots go out at most this often, and only when they changed. */
 const STATS_INTERVAL_MS = 500;
 
 export class GateServer {
   readonly manager: ConnectionManager;
   readonly security: GateSecurity;
+  readonly tunnels: GateTunnels;
   readonly socket: string;
   private server: Server | null = null;
   private readonly clients = new Set<ClientConn>();
@@ -107,6 +119,14 @@ export class GateServer {
     });
     this.socket = socketPath(opts.dir);
     this.manager.on((event) => this.onManagerEvent(event));
+    this.tunnels = new GateTunnels(this.manager, this.security, opts.log);
+    this.manager.onTunnel((event) => {
+      if (event.kind === "tunnel-state")
+        this.opts.log.info(
+          `gate: tunnel ${event.id}: ${event.state}${event.reason ? ` (${event.reason})` : ""}`,
+        );
+      for (const client of this.clients) client.event(event);
+    });
   }
 
   /** Listens on the socket (0600 in a checked 0700 directory); replaces a stale socket. */
@@ -203,6 +223,7 @@ export class GateServer {
       for (const t of this.timers) clearInterval(t);
       this.server?.close();
       for (const client of [...this.clients]) client.drop("the gate is stopping");
+      await this.tunnels.closeAll();
       await this.manager.close("the gate stopped");
       // Only our own socket: a newer gate may have replaced a stale one of ours.
       try {
@@ -240,7 +261,7 @@ export class GateServer {
         channels: s.channels,
         users: s.refs,
       })),
-      tunnels: [],
+      tunnels: this.tunnels.list(),
     };
   }
 
@@ -284,7 +305,10 @@ export class GateServer {
   private checkIdle(): void {
     if (this.opts.idleExitMs === null) return;
     // A client that only asks for status is not a use: `gate status` in a loop must not keep it.
-    const busy = [...this.clients].some((c) => c.busy()) || this.manager.stats().length > 0;
+    const busy =
+      [...this.clients].some((c) => c.busy()) ||
+      this.manager.stats().length > 0 ||
+      this.tunnels.list().length > 0;
     const now = Date.now();
     if (busy) this.lastActive = now;
     else if (now - this.lastActive >= this.opts.idleExitMs) void this.stop("idle");
@@ -509,6 +533,21 @@ class ClientConn {
         }
         case "session":
           await this.session(id, args);
+          return;
+        case "tunnels.add":
+          this.respond(id, await this.gate.tunnels.add(args, this.context(id, envOf(args))));
+          return;
+        case "tunnels.up":
+          this.respond(id, await this.gate.tunnels.up(args, this.context(id, envOf(args))));
+          return;
+        case "tunnels.ls":
+          this.respond(id, this.gate.tunnels.list());
+          return;
+        case "tunnels.rm":
+          this.respond(id, await this.gate.tunnels.remove((args as { id?: unknown } | undefined)?.id));
+          return;
+        case "tunnels.reconnect":
+          this.respond(id, await this.gate.tunnels.reconnect((args as { id?: unknown } | undefined)?.id));
           return;
         default:
           throw new JumpgateError("JG_GATE_PROTOCOL", `Unknown gate operation '${op}'.`);
