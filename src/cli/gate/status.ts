@@ -46,7 +46,25 @@ export function formatStatus(status: GateStatus): string {
     }
     lines.push(table(rows));
   }
-  lines.push(status.tunnels.length === 0 ? "tunnels: none" : `tunnels: ${status.tunnels.length}`);
+  if (status.tunnels.length === 0) lines.push("tunnels: none");
+  else {
+    lines.push("tunnels:");
+    const rows = [["ID", "SPEC", "VIA", "STATE", "ACTIVE/TOTAL", "IN", "OUT", "LAST ERROR"]];
+    for (const t of status.tunnels) {
+      const flag = t.kind === "local" ? "-L" : t.kind === "remote" ? "-R" : "-D";
+      rows.push([
+        t.id,
+        `${flag} ${t.spec}`,
+        t.destination,
+        t.state,
+        `${t.active}/${t.total}`,
+        String(t.bytesIn),
+        String(t.bytesOut),
+        t.lastError ?? "-",
+      ]);
+    }
+    lines.push(table(rows));
+  }
   return `${lines.join("\n")}\n`;
 }
 
