@@ -128,8 +128,15 @@ export async function listen(
   const addresses: string[] = [];
   const warnings: string[] = [];
   const make = () => createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, onConnection);
-  const closeAll = () =>
-    Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => {});
+  // server.close() stops accepting at once but calls back only when every accepted connection
+  // has ended; a cancelled forward (`~C -KL`) lets those carry on, so nobody waits for them here.
+  const stopListening = (server: Server) => {
+    server.close();
+    server.unref();
+  };
+  const closeAll = async () => {
+    for (const s of servers) stopListening(s);
+  };
 
   if (plan.kind === "path") {
     const server = make();
@@ -151,15 +158,15 @@ export async function listen(
       addresses: [plan.path],
       port: -2,
       warnings,
-      close: () =>
-        new Promise<void>((resolve) => server.close(() => resolve())).then(() => {
-          // OpenSSH leaves the socket file behind; removing ours avoids a stale file on the next run.
-          try {
-            unlinkSync(plan.path);
-          } catch {
-            // Already gone.
-          }
-        }),
+      close: async () => {
+        stopListening(server);
+        // OpenSSH leaves the socket file behind; removing ours avoids a stale file on the next run.
+        try {
+          unlinkSync(plan.path);
+        } catch {
+          // Already gone.
+        }
+      },
     };
   }
 

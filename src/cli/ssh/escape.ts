@@ -20,6 +20,15 @@ export class EscapeFilter {
   /** `escapeChar` is a byte value, or null when escapes are disabled (EscapeChar none, no pty). */
   constructor(private readonly escapeChar: number | null) {}
 
+  /**
+   * After a local command line (`~C`, ended by Enter) or a listing that ends with a newline, the
+   * next `~` starts an escape again without another Enter to the server.
+   */
+  resetLineStart(): void {
+    this.atLineStart = true;
+    this.sawEscape = false;
+  }
+
   push(chunk: Buffer): EscapeAction[] {
     if (this.escapeChar === null) return chunk.length > 0 ? [{ kind: "send", data: chunk }] : [];
     const actions: EscapeAction[] = [];

@@ -140,6 +140,7 @@ async function runChannel(lease: Lease, plan: SessionPlan, manager: ConnectionMa
         process.stdin.pause();
         process.stderr.write("\r\n");
         const rest = chunk.subarray(i + 1);
+        filter.resetLineStart();
         void (plan.forwards ? runEscapeCommand(line, plan.forwards) : Promise.resolve("Invalid command."))
           .then((answer) => {
             if (answer !== "") process.stderr.write(`${answer}\r\n`);
@@ -219,10 +220,11 @@ async function runChannel(lease: Lease, plan: SessionPlan, manager: ConnectionMa
             break;
           case "list-connections":
             process.stderr.write(`${escapeText}#\r\n${listConnections(manager, plan.forwards)}`);
+            filter.resetLineStart();
             break;
           case "command-line":
             if (o.enableEscapeCommandline === 1) {
-              process.stderr.write("\r\njumpgate> ");
+              process.stderr.write("\r\nssh> ");
               commandLine = "";
             } else process.stderr.write("\r\ncommandline disabled\r\n");
             break;
