@@ -206,6 +206,8 @@ interface FileJob {
 
 interface DirJob {
   dst: Endpoint;
+  /** Whether it existed when planned (else it is created without asking again). */
+  exists: boolean;
   mode: number;
   atime: number;
   mtime: number;
@@ -430,8 +432,14 @@ async function remotePathOf(loc: Location, fs: FileSystem): Promise<string> {
   return "path" in p ? p.path : await fs.expandHome(p.expand);
 }
 
-async function fileJob(src: Endpoint, dst: Endpoint, info: FileInfo): Promise<FileJob> {
-  const existing = await dst.fs.stat(dst.path);
+/** `existing`: what is at the destination, when the caller already knows (undefined: look it up). */
+async function fileJob(
+  src: Endpoint,
+  dst: Endpoint,
+  info: FileInfo,
+  existing: FileInfo | null | undefined = undefined,
+): Promise<FileJob> {
+  if (existing === undefined) existing = await dst.fs.stat(dst.path);
   if (existing?.type === "dir") {
     throw new JumpgateError(
       "JG_CP_IS_DIRECTORY",
@@ -455,6 +463,8 @@ async function planDir(
   files: FileJob[],
   dirs: DirJob[],
   fail: (e: unknown) => void,
+  /** false when the parent was planned as new: nothing below it exists yet, no need to ask. */
+  mayExist = true,
 ): Promise<void> {
   if (depth >= MAX_DIR_DEPTH) {
     throw new JumpgateError(
@@ -462,12 +472,28 @@ async function planDir(
       `${src.label}: more than ${MAX_DIR_DEPTH} directory levels; not copied.`,
     );
   }
-  const existing = await dst.fs.stat(dst.path);
+  const existing = mayExist ? await dst.fs.stat(dst.path) : null;
   if (existing && existing.type !== "dir") {
     throw new JumpgateError("JG_CP_NOT_DIRECTORY", `${dst.label}: exists and is not a directory.`);
   }
+  // What the destination directory already holds, in one listing instead of a stat per name (a
+  // round trip each over SFTP). Symlinks there are resolved as stat() would.
+  const present = new Map<string, FileInfo>();
+  if (existing) {
+    for (const entry of await dst.fs.readdir(dst.path)) {
+      const resolved =
+        entry.info.type === "symlink" ? await dst.fs.stat(posix.join(dst.path, entry.name)) : entry.info;
+      if (resolved) present.set(entry.name, resolved);
+    }
+  }
   // scp creates directories with the source's mode (07777 masked to 01777) plus u+wx while copying.
-  dirs.push({ dst, mode: info.mode & 0o1777, atime: info.atime, mtime: info.mtime });
+  dirs.push({
+    dst,
+    exists: existing !== null,
+    mode: info.mode & 0o1777,
+    atime: info.atime,
+    mtime: info.mtime,
+  });
   const entries = await src.fs.readdir(src.path);
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
@@ -499,8 +525,10 @@ async function planDir(
         }
         entryInfo = target;
       }
-      if (entryInfo.type === "dir") await planDir(s, d, entryInfo, depth + 1, files, dirs, fail);
-      else if (entryInfo.type === "file") files.push(await fileJob(s, d, entryInfo));
+      const there = existing ? (present.get(e.name) ?? null) : null;
+      if (entryInfo.type === "dir")
+        await planDir(s, d, entryInfo, depth + 1, files, dirs, fail, there !== null);
+      else if (entryInfo.type === "file") files.push(await fileJob(s, d, entryInfo, there));
       else throw new JumpgateError("JG_CP_NOT_REGULAR", `${s.label}: not a regular file; skipped.`);
     } catch (error) {
       fail(error);
@@ -515,7 +543,7 @@ async function makeDirs(dirs: DirJob[], fail: (e: unknown) => void): Promise<{ o
   for (const d of dirs) {
     if (under(d.dst.path)) continue;
     try {
-      const existing = await d.dst.fs.stat(d.dst.path);
+      const existing = d.exists ? await d.dst.fs.stat(d.dst.path) : null;
       if (!existing) await d.dst.fs.mkdir(d.dst.path, d.mode | 0o700);
       else if (existing.type !== "dir") {
         throw new JumpgateError("JG_CP_NOT_DIRECTORY", `${d.dst.label}: exists and is not a directory.`);
@@ -538,7 +566,7 @@ async function copyFile(
     onBytes(n: number): void;
   },
 ): Promise<void> {
-  const src = await job.src.fs.openRead(job.src.path);
+  const src = await job.src.fs.openRead(job.src.path, job.info);
   const dstDir = posix.dirname(job.dst.path);
   const tmp = posix.join(dstDir, tempName(posix.basename(job.dst.path)));
   let out: WriteHandle | undefined;

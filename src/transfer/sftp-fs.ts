@@ -56,7 +56,11 @@ export interface FileSystem {
   lstat(path: string): Promise<FileInfo | null>;
   readdir(path: string): Promise<DirEntry[]>;
   mkdir(path: string, mode: number): Promise<void>;
-  openRead(path: string): Promise<ReadHandle>;
+  /**
+   * `known`: the file's attributes from a listing, so a remote open needs no extra stat round trip
+   * (scp does the same); the copy then takes that size.
+   */
+  openRead(path: string, known?: FileInfo): Promise<ReadHandle>;
   /** Creates a new file (O_EXCL: never opens an existing file or follows a symlink there). */
   openWrite(path: string, mode: number): Promise<WriteHandle>;
   /** Replaces `to` atomically when the server can (posix-rename@openssh.com). */
@@ -344,6 +348,25 @@ export class RemoteFs implements FileSystem {
     this.maxRequest = Math.min(limits.read, limits.write);
     this.posixRename = hasExtension(sftp, "posix-rename@openssh.com");
     this.expandPath = hasExtension(sftp, "expand-path@openssh.com");
+    // If the channel or the connection goes away, every request still waiting fails now instead
+    // of leaving the copy waiting for an answer that cannot come.
+    const lost = (why: string) => () => this.fail(why);
+    sftp.on("error", (error: Error) => this.fail(error.message));
+    sftp.once("close", lost("the SFTP channel closed"));
+    sftp.once("end", lost("the SFTP channel ended"));
+  }
+
+  private readonly pending = new Set<(error: Error) => void>();
+  private lostError: JumpgateError | null = null;
+
+  private fail(why: string): void {
+    this.lostError ??= new JumpgateError(
+      "JG_CP_IO",
+      `${this.prefix} the connection was lost during the copy (${why}); files not complete were not renamed into place.`,
+    );
+    const waiting = [...this.pending];
+    this.pending.clear();
+    for (const reject of waiting) reject(this.lostError);
   }
 
   private where(path: string): string {
@@ -355,8 +378,17 @@ export class RemoteFs implements FileSystem {
     path: string,
     fn: (cb: (err: Error | null | undefined, v: T) => void) => void,
   ): Promise<T> {
-    return new Promise((resolve, reject) => {
-      fn((err, v) => (err ? reject(ioError(op, this.where(path), err)) : resolve(v)));
+    return new Promise<T>((resolve, reject) => {
+      if (this.lostError) {
+        reject(this.lostError);
+        return;
+      }
+      this.pending.add(reject);
+      fn((err, v) => {
+        this.pending.delete(reject);
+        if (err) reject(ioError(op, this.where(path), err));
+        else resolve(v);
+      });
     });
   }
 
@@ -394,16 +426,15 @@ export class RemoteFs implements FileSystem {
     );
   }
 
-  async openRead(path: string): Promise<ReadHandle> {
+  async openRead(path: string, known?: FileInfo): Promise<ReadHandle> {
     const handle = await this.call<Buffer>("open", path, (cb) => this.sftp.open(path, "r", cb));
-    let st: Stats;
+    let info: FileInfo;
     try {
-      st = await this.call<Stats>("stat", path, (cb) => this.sftp.fstat(handle, cb));
+      info = known ?? remoteInfo(await this.call<Stats>("stat", path, (cb) => this.sftp.fstat(handle, cb)));
     } catch (error) {
       this.sftp.close(handle, () => {});
       throw error;
     }
-    const info = remoteInfo(st);
     const pool = new BufferPool();
     return {
       size: info.size,
@@ -411,14 +442,13 @@ export class RemoteFs implements FileSystem {
       atime: info.atime,
       mtime: info.mtime,
       recycle: (buf) => pool.give(buf),
-      read: (pos, len) =>
-        new Promise((resolve, reject) => {
-          const buf = pool.take(len);
-          this.sftp.read(handle, buf, 0, len, pos, (err, bytesRead) => {
-            if (err) reject(ioError("read", this.where(path), err));
-            else resolve(bytesRead === len ? buf : buf.subarray(0, bytesRead));
-          });
-        }),
+      read: async (pos, len) => {
+        const buf = pool.take(len);
+        const n = await this.call<number>("read", path, (cb) =>
+          this.sftp.read(handle, buf, 0, len, pos, (err, bytesRead) => cb(err, bytesRead)),
+        );
+        return n === len ? buf : buf.subarray(0, n);
+      },
       close: () =>
         this.call<void>("close", path, (cb) => this.sftp.close(handle, (err) => cb(err, undefined))),
     };

@@ -27,6 +27,7 @@ import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BastionLab, describeE2E, runSsh, startBastionLab } from "../support/lab.js";
+import { commandLine, descendantsOf } from "../support/proc.js";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const bin = join(repo, "bin/jumpgate.js");
@@ -355,6 +356,37 @@ describeE2E("jumpgate cp through jaguar to mcgonagall", "netns", () => {
     expect(code).toBe(130);
     expect(stderr).toContain("JG_CP_INTERRUPTED");
     expect(readdirSync(remote)).toEqual([]);
+  }, 120_000);
+
+  it("a connection lost in the middle fails with a code, no file under the final name, no hang", async () => {
+    const d = dir("lost");
+    const big = join(d, "huge.bin");
+    spawnSync("truncate", ["-s", "2G", big]);
+    const out = dir("lost-out");
+    const child = spawn(process.execPath, [bin, "cp", "-q", "-F", cfg, `mcgonagall:${big}`, out], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
+    let sawTemp = false;
+    for (let i = 0; i < 6000 && !sawTemp; i++) {
+      const temp = readdirSync(out).find((n) => n.endsWith(".part"));
+      if (temp && statSync(join(out, temp)).size > 0) sawTemp = true;
+      else await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(sawTemp).toBe(true);
+    // The lab's per-connection sshd processes (this copy's sessions on jaguar and mcgonagall).
+    const sessions = descendantsOf(lab.pids()).filter((pid) => commandLine(pid).startsWith("sshd:"));
+    expect(sessions.length).toBeGreaterThan(0);
+    for (const pid of sessions) process.kill(pid, "SIGKILL");
+    const code = await exited;
+    expect([1, 255], `exit ${code}: ${stderr}`).toContain(code);
+    expect(stderr).toMatch(/jumpgate: JG_[A-Z_]+: /);
+    expect(existsSync(join(out, "huge.bin"))).toBe(false);
+    expect(readdirSync(out)).toEqual([]);
   }, 120_000);
 
   it("an existing file is replaced only when the new one is complete", async () => {
