@@ -491,5 +491,7 @@ export function renderPlain(state: DashState, width = 80): string {
     ascii: true,
     interactive: false,
   });
-  return `${lines.map((l) => l.trimEnd()).join("\n")}\n`;
+  const text = lines.map((l) => l.trimEnd()).join("\n");
+  // An empty footer would only add blank lines between pictures.
+  return `${text.replace(/\n+$/, "")}\n`;
 }

@@ -1,0 +1,227 @@
+/**
+ * `jumpgate dash` in a real terminal against the real lab: a gate, a tunnel added from the
+ * dashboard's own form through jaguar to mcgonagall's 127.0.0.1:12345 service, its byte counter
+ * growing on the screen when traffic passes, `d` dropping it, `q` giving the terminal back.
+ * tmux runs the dashboard, send-keys types, capture-pane reads the screen (as in
+ * ssh-interactive.test.ts). Plus the plain-text mode and the no-gate error.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { formatBytes } from "../../src/dashboard/format.js";
+import { type BastionLab, describeE2E, startBastionLab } from "../support/lab.js";
+
+const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const bin = join(repo, "bin/jumpgate.js");
+
+function tmux(...args: string[]): string {
+  const r = spawnSync("tmux", args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function waitForScreen(
+  session: string,
+  test: RegExp | ((screen: string) => boolean),
+  timeoutMs = 20_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  let screen = "";
+  while (Date.now() < deadline) {
+    screen = tmux("capture-pane", "-p", "-t", session);
+    if (typeof test === "function" ? test(screen) : test.test(screen)) return screen;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`timed out waiting for ${String(test)} on the screen:\n${screen}`);
+}
+
+function jumpgate(runtime: string, args: string[], timeout = 60_000) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    env: { ...process.env, XDG_RUNTIME_DIR: runtime, JUMPGATE_NO_GATE: "" },
+    encoding: "utf8",
+    timeout,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A loopback port nobody listens on right now (for the tunnel's local end). */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/** Sends `payload` through the tunnel, half-closes, and returns the service's answer. */
+function exchange(port: number, payload: Buffer): Promise<string> {
+  return new Promise((resolveReply, reject) => {
+    const socket = connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+    let reply = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      reply += chunk;
+    });
+    socket.on("end", () => resolveReply(reply));
+    socket.on("error", reject);
+    socket.on("connect", () => socket.end(payload));
+  });
+}
+
+/** The tunnel's row on the screen, e.g. `> 1  -L 40123:127.0.0.1:12345  listening  0/1  ...`. */
+function tunnelRow(screen: string, spec: string): string | undefined {
+  return screen.split("\n").find((line) => line.includes(spec) && /listening|reconnecting|failed/.test(line));
+}
+
+/** The IN and OUT byte counts of that row (the columns after CONNS). */
+function rowBytes(row: string | undefined): [string, string] | null {
+  const m = row === undefined ? null : /\s(\d+\/\d+)\s+(\S+)\s+(\S+)\s+\S+\/s/.exec(row);
+  return m ? [m[2]!, m[3]!] : null;
+}
+
+describeE2E("jumpgate dash in a terminal, on the lab", "netns", () => {
+  let lab: BastionLab;
+  let runtime: string;
+  const session = `jg-dash-${process.pid}`;
+
+  beforeAll(async () => {
+    if (spawnSync("tmux", ["-V"]).status !== 0) {
+      throw new Error("tmux is needed for the terminal tests (Debian: apt-get install tmux)");
+    }
+    lab = await startBastionLab();
+    runtime = mkdtempSync(join(tmpdir(), "jg-dash-rt-"));
+    chmodSync(runtime, 0o700);
+    const started = jumpgate(runtime, ["gate", "start"]);
+    expect(started.stderr).toBe("");
+    expect(started.code).toBe(0);
+  }, 60_000);
+
+  afterAll(async () => {
+    spawnSync("tmux", ["kill-session", "-t", session]);
+    if (runtime) {
+      jumpgate(runtime, ["gate", "stop"], 20_000);
+      rmSync(runtime, { recursive: true, force: true });
+    }
+    await lab?.stop();
+  });
+
+  it("adds a tunnel from the form, counts its bytes live, drops it with d, and q restores the terminal", async () => {
+    const port = await freePort();
+    const spec = `-L ${port}:127.0.0.1:${lab.service.port}`;
+    const command = [
+      `XDG_RUNTIME_DIR=${runtime} LANG=C.UTF-8 ${process.execPath} ${bin} dash -F ${lab.configPath}`,
+      'echo "EXIT=$?"',
+      "stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo -e icanon -e -icanon | tr '\\n' ' '",
+      "echo",
+      "sleep 120",
+    ].join("; ");
+    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command);
+    await waitForScreen(session, /gate live · 0 connections · 0 tunnels/);
+
+    // A bad spec first: the form says why, and keeps what was typed.
+    tmux("send-keys", "-t", session, "a");
+    await waitForScreen(session, /Add a tunnel/);
+    tmux("send-keys", "-t", session, "-l", "mcgonagall");
+    tmux("send-keys", "-t", session, "Enter");
+    tmux("send-keys", "-t", session, "-l", "--", "-L 0:127.0.0.1:12345");
+    tmux("send-keys", "-t", session, "Enter");
+    await waitForScreen(session, /! Bad local forwarding specification '0:127\.0\.0\.1:12345'/);
+
+    // The real one.
+    tmux("send-keys", "-t", session, "C-u");
+    tmux("send-keys", "-t", session, "-l", "--", spec);
+    tmux("send-keys", "-t", session, "Enter");
+    let screen = await waitForScreen(session, (s) => tunnelRow(s, spec)?.includes("listening") === true);
+    expect(screen).not.toMatch(/Add a tunnel/);
+    expect(rowBytes(tunnelRow(screen, spec))).toEqual(["0B", "0B"]);
+
+    // Traffic through the tunnel reaches mcgonagall's service and comes back...
+    const payload = Buffer.alloc(300_000, 7);
+    const reply = await exchange(port, payload);
+    expect(reply).toMatch(/^got 300000 bytes sha256 [0-9a-f]{64}\n$/);
+    // ...and the dashboard's counters grow: 300000 bytes out (towards mcgonagall), the reply in.
+    const replyBytes = Buffer.byteLength(reply);
+    screen = await waitForScreen(session, (s) => rowBytes(tunnelRow(s, spec))?.[1] === "293K");
+    const row = tunnelRow(screen, spec)!;
+    expect(row).toMatch(/\s0\/1\s/);
+    expect(rowBytes(row)?.[0]).toBe(formatBytes(replyBytes));
+    // The gate's connection through jaguar (opened for the tunnel), as the user thinks of it.
+    screen = await waitForScreen(session, /you -> jaguar -> mcgonagall\s+ready/);
+
+    // Details of the selected tunnel: exact byte counts.
+    tmux("send-keys", "-t", session, "Enter");
+    screen = await waitForScreen(session, /Tunnel \S+ ─/);
+    expect(screen).toContain(`${formatBytes(replyBytes)} in, 293K out (${replyBytes} / 300000)`);
+    tmux("send-keys", "-t", session, "Escape");
+    await waitForScreen(session, (s) => !/Tunnel \S+ ─/.test(s));
+
+    // d asks, n keeps; d then y drops.
+    tmux("send-keys", "-t", session, "d");
+    await waitForScreen(session, new RegExp(`Drop tunnel \\S+ \\(${spec}\\)\\?`));
+    tmux("send-keys", "-t", session, "n");
+    await waitForScreen(session, /nothing dropped/);
+    expect(tunnelRow(tmux("capture-pane", "-p", "-t", session), spec)).toBeDefined();
+    tmux("send-keys", "-t", session, "d");
+    await waitForScreen(session, /Drop tunnel/);
+    tmux("send-keys", "-t", session, "y");
+    await waitForScreen(session, /no tunnels - press a to add one/);
+    // Gone for real: the gate closed its listener.
+    await expect(exchange(port, Buffer.from("x"))).rejects.toThrow(/ECONNREFUSED/);
+
+    // q: the shell gets a sane terminal back (echo and canonical mode on).
+    tmux("send-keys", "-t", session, "q");
+    screen = await waitForScreen(session, /EXIT=\d+[\s\S]*(echo|-echo)/);
+    expect(screen).toMatch(/EXIT=0/);
+    const modes = (/EXIT=0\s*\n(.*)/.exec(screen)?.[1] ?? "").trim().split(/\s+/);
+    expect(modes.sort()).toEqual(["echo", "icanon"]);
+  }, 90_000);
+
+  it("prints one plain-text picture with --once (no terminal), tunnels included", async () => {
+    const port = await freePort();
+    const added = jumpgate(runtime, [
+      "tunnels",
+      "add",
+      "-F",
+      lab.configPath,
+      "mcgonagall",
+      "-L",
+      `${port}:127.0.0.1:12345`,
+    ]);
+    expect(added.stderr).toBe("");
+    expect(added.code).toBe(0);
+    // One exchange, so that the gate holds the connection through jaguar and counts bytes.
+    expect(await exchange(port, Buffer.from("ping\n"))).toMatch(/^got 5 bytes sha256 /);
+    const r = jumpgate(runtime, ["dash", "--once"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^\d{4}-\d\d-\d\dT[\d:.]+Z\n jumpgate dash \| gate live \| \d+ connections? \| 1 tunnel\n/,
+    );
+    expect(r.stdout).toContain(`-L ${port}:127.0.0.1:12345`);
+    expect(r.stdout).toMatch(/you -> jaguar -> mcgonagall +ready/);
+    // Plain means plain: no escape sequences, nothing beyond ASCII.
+    expect(r.stdout).toMatch(/^[\x20-\x7e\n]*$/);
+  }, 60_000);
+
+  it("without a gate, says how to start one and exits 1", () => {
+    const empty = mkdtempSync(join(tmpdir(), "jg-dash-none-"));
+    chmodSync(empty, 0o700);
+    try {
+      const r = jumpgate(empty, ["dash"]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(
+        /^jumpgate: JG_GATE_NOT_RUNNING: No gate is running .*Start one with 'jumpgate gate start'\.\n$/,
+      );
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
