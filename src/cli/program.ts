@@ -7,6 +7,7 @@ import { registerConfigCommand } from "./commands/config.js";
 import { registerCpCommand } from "./commands/cp.js";
 import { registerDashCommand } from "./commands/dash.js";
 import { registerDemoCommand } from "./commands/demo.js";
+import { registerDoctorCommand } from "./commands/doctor.js";
 import { registerForwardCommand } from "./commands/forward.js";
 import { registerGateCommand } from "./commands/gate.js";
 import { registerPullCommand } from "./commands/pull.js";
@@ -43,6 +44,7 @@ Examples:
   registerSshCommand(program);
   registerConfigCommand(program);
   registerDemoCommand(program);
+  registerDoctorCommand(program);
   registerAddCommand(program);
   registerAgentCommand(program);
   registerForwardCommand(program);
