@@ -198,9 +198,10 @@ export function gateFeed(opts: GateFeedOptions): DashFeed {
     return action(client);
   };
 
-  const describe = (result: unknown, fallback: string): string => {
+  /** The gate's own message if it sent one; else ours, naming a new tunnel's id. */
+  const describe = (result: unknown, fallback: string, nameId = false): string => {
     if (isObject(result) && typeof result.message === "string") return result.message;
-    if (isObject(result) && (typeof result.id === "string" || typeof result.id === "number")) {
+    if (nameId && isObject(result) && (typeof result.id === "string" || typeof result.id === "number")) {
       return `${fallback} (tunnel ${String(result.id)})`;
     }
     return fallback;
@@ -216,6 +217,7 @@ export function gateFeed(opts: GateFeedOptions): DashFeed {
       describe(
         await withClient((c) => opts.ops.add(c, request)),
         `added ${request.spec} to ${request.destination}`,
+        true,
       ),
     removeTunnel: async (id) =>
       describe(await withClient((c) => opts.ops.remove(c, id)), `tunnel ${id} dropped`),

@@ -197,20 +197,36 @@ function field(event: GateEvent, name: string): string | null {
   return typeof value === "string" || typeof value === "number" ? String(value) : null;
 }
 
-/** One line for the footer and the log; errors are marked so the view can colour them. */
-export function describeEvent(event: GateEvent): { level: "info" | "error"; text: string } {
+/**
+ * Events too frequent or too small for the log: a tunnel's byte counts and each forwarded
+ * connection opening and closing cleanly. The tunnel's row shows them (active/total, bytes).
+ */
+function routine(event: GateEvent): boolean {
+  if (event.kind === "tunnel-bytes" || event.kind === "tunnel-open") return true;
+  return event.kind === "tunnel-close" && field(event, "error") === null;
+}
+
+/**
+ * One line for the footer and the log; errors are marked so the view can colour them. Null for
+ * routine events (see routine()).
+ */
+export function describeEvent(event: GateEvent): { level: "info" | "error"; text: string } | null {
+  if (routine(event)) return null;
   const hop = field(event, "hop");
+  const id = field(event, "id");
   switch (event.kind) {
     case "connecting":
       return {
         level: "info",
         text: `connecting to ${hop} (${field(event, "transport")} ${field(event, "address")})`,
       };
-    case "hostkey":
+    case "hostkey": {
+      const recorded = (event as { recorded?: boolean }).recorded === true ? " (recorded)" : "";
       return {
         level: "info",
-        text: `${hop}: host key ${field(event, "keyType")} ${field(event, "fingerprint")}${(event as { recorded?: boolean }).recorded === true ? " (recorded)" : ""}`,
+        text: `${hop}: host key ${field(event, "keyType")} ${field(event, "fingerprint")}${recorded}`,
       };
+    }
     case "authenticated":
       return { level: "info", text: `${hop}: authenticated (${field(event, "method")})` };
     case "ready":
@@ -220,9 +236,22 @@ export function describeEvent(event: GateEvent): { level: "info" | "error"; text
       };
     case "closed":
       return { level: "info", text: `${hop}: closed (${field(event, "reason")})` };
+    case "tunnel-state": {
+      const state = field(event, "state");
+      const reason = field(event, "reason");
+      const level = state === "failed" ? "error" : "info";
+      return { level, text: `tunnel ${id}: ${state}${reason === null ? "" : ` (${reason})`}` };
+    }
+    case "tunnel-error":
+      return { level: "error", text: `tunnel ${id}: ${field(event, "error")}` };
+    case "tunnel-close":
+      return {
+        level: "error",
+        text: `tunnel ${id}: connection ${field(event, "conn")} failed: ${field(event, "error")}`,
+      };
     default: {
-      // Tunnel and transfer events: name what they are about and any error they carry.
-      const subject = field(event, "id") ?? field(event, "tunnel") ?? hop ?? field(event, "route");
+      // Events this dashboard does not know by name: say what they are about and any error.
+      const subject = id ?? field(event, "tunnel") ?? hop ?? field(event, "route");
       const error = field(event, "error") ?? field(event, "lastError");
       const message = field(event, "message") ?? field(event, "state") ?? field(event, "reason");
       const parts = [subject === null ? event.kind : `${event.kind} ${subject}`];
@@ -283,6 +312,7 @@ export function reduce(state: DashState, input: DashInput): DashState {
     }
     case "event": {
       const line = describeEvent(input.event);
+      if (line === null) return input.at > state.now ? { ...state, now: input.at } : state;
       return {
         ...state,
         now: Math.max(state.now, input.at),

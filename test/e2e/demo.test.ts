@@ -20,6 +20,10 @@ const STEPS = [
   "localhost-only service reachable through mcgonagall",
   "mcgonagall not reachable directly",
   "one jaguar connection served both channels",
+  "gate starts",
+  "gate holds a tunnel to mcgonagall's service",
+  "service reachable through the tunnel",
+  "gate counts the tunnel's connection and bytes",
   "lab stops cleanly",
 ];
 
@@ -129,7 +133,9 @@ describe("jumpgate demo --check", () => {
       expect(lines[1]).toBe("FAIL route resolves through jaguar: not run: the lab did not start");
       expect(lines.filter((l) => l.startsWith("FAIL "))).toHaveLength(STEPS.length);
       expect(r.stderr).toMatch(
-        /^jumpgate: JG_DEMO_CHECK_FAILED: demo check: 8 of 8 steps failed, first 'lab starts'/,
+        new RegExp(
+          `^jumpgate: JG_DEMO_CHECK_FAILED: demo check: ${STEPS.length} of ${STEPS.length} steps failed, first 'lab starts'`,
+        ),
       );
       expect(r.code).toBe(1);
     } finally {

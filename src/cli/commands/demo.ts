@@ -13,12 +13,18 @@ route and the connection events, tours the bundled config-examples, and keeps
 the lab up until Ctrl-C so that you can try it with 'jumpgate ssh' or 'ssh'.
 Stopping it deletes the lab's temporary dir, keys included.
 
+On a terminal it then opens the dashboard ('jumpgate dash') on the demo's own
+gate, which holds a tunnel through jaguar to that service, with a little
+traffic every second; q closes it and stops the lab. In a pipe, with TERM=dumb
+or with --text, it prints the narrated tour instead and waits for Ctrl-C.
+
 With --check it walks the same journey without waiting, prints one line per
 step ('ok  <step>' or 'FAIL <step>: <reason>'), and exits 0 only if every step
 worked.
 
 Examples:
   jumpgate demo              start the lab and walk through it (Ctrl-C stops it)
+  jumpgate demo --text       the narrated text tour, even on a terminal
   jumpgate demo --check      self-test: every step ok, exit status 0
 `;
 
@@ -28,10 +34,12 @@ export function registerDemoCommand(program: Command): void {
     .summary("an embedded bastion and internal host to try jumpgate on (--check: self-test)")
     .description("Start an embedded jaguar -> mcgonagall lab and walk through it")
     .option("--check", "run every step non-interactively, one ok/FAIL line each; exit 0 if all ok")
+    .option("--text", "the narrated text tour even on a terminal (no dashboard)")
     .helpOption("-h, --help", "show this help")
     .addHelpText("after", HELP)
-    .action(async (options: { check?: boolean }) => {
+    .action(async (options: { check?: boolean; text?: boolean }) => {
       const { runDemoCheck, runDemoTour } = await import("../demo/run.js");
-      process.exitCode = options.check === true ? await runDemoCheck() : await runDemoTour();
+      process.exitCode =
+        options.check === true ? await runDemoCheck() : await runDemoTour({ text: options.text === true });
     });
 }

@@ -10,6 +10,7 @@
 import { existsSync } from "node:fs";
 import type { ConnectionEvent } from "../../connection/events.js";
 import { isJumpgateError, JumpgateError } from "../../errors.js";
+import { dashboardWanted, runDemoDashboard } from "./dash.js";
 import { type Journey, newJourney, runSteps, STEPS, type StepResult, TOUR_STEPS } from "./steps.js";
 import { type Style, styleFor, WIDTH, wrap, wrapRoute } from "./text.js";
 import { tourLines } from "./tour.js";
@@ -51,8 +52,12 @@ export async function runDemoCheck(): Promise<number> {
   );
 }
 
-/** `jumpgate demo`: the narrated journey, then the lab stays up until SIGINT / SIGTERM. */
-export async function runDemoTour(): Promise<number> {
+/**
+ * `jumpgate demo`: the journey, then, on a terminal, the dashboard on the demo's gate and its live
+ * tunnel until q; elsewhere (a pipe, TERM=dumb, --text) the narrated text, then the lab stays up
+ * until SIGINT / SIGTERM.
+ */
+export async function runDemoTour(opts: { text?: boolean } = {}): Promise<number> {
   const out = process.stdout;
   const style = styleFor(out);
   const journey = newJourney();
@@ -69,8 +74,12 @@ export async function runDemoTour(): Promise<number> {
     }
     const failure = firstFailure(outcome);
     if (failure !== undefined) throw failure;
-    out.write(`${narrative(journey, style).join("\n")}\n`);
-    await signal.received;
+    if (opts.text !== true && dashboardWanted(out.isTTY === true, process.env.TERM)) {
+      await runDemoDashboard(journey, signal.received);
+    } else {
+      out.write(`${narrative(journey, style).join("\n")}\n`);
+      await signal.received;
+    }
     const dir = journey.lab?.dir ?? "";
     out.write("\nStopping the lab...\n");
     await journey.end();

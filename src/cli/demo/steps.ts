@@ -8,7 +8,8 @@
  * Adding a step (a tunnel, a push, the dashboard) is: write the function, add it to STEPS.
  */
 import { existsSync } from "node:fs";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
+import { join } from "node:path";
 import type { ClientChannel } from "ssh2";
 import { type CliItem, type ResolvedHop, resolveHops } from "../../config/resolve.js";
 import type { ConnectionEvent } from "../../connection/events.js";
@@ -18,8 +19,11 @@ import type { SshSession } from "../../connection/session.js";
 import { type DemoLab, startDemoLab } from "../../demo/lab.js";
 import { serviceReply } from "../../demo/service.js";
 import { isJumpgateError } from "../../errors.js";
+import { GateClient } from "../../gate/client.js";
+import { GateServer } from "../../gate/server.js";
 import { silentLogger } from "../../util/log.js";
 import { formatRoute } from "../commands/config.js";
+import { tunnelOps } from "../dash/ops.js";
 
 /** How long an unused connection stays open in the demo (ControlPersist-like). */
 const IDLE_TIMEOUT_MS = 60_000;
@@ -46,6 +50,13 @@ export interface Journey {
   direct?: string;
   /** The lab's connection counts once both channels were served. */
   connections?: { jaguar: number; mcgonagall: number };
+  /** A gate of the demo's own (its socket in the lab dir), and a client of it. */
+  gate?: GateServer;
+  gateClient?: GateClient;
+  /** The tunnel the gate holds: 127.0.0.1:port here -> mcgonagall's localhost-only service. */
+  tunnel?: { id: string; port: number; spec: string };
+  /** What the service answered through the tunnel. */
+  tunnelReply?: string;
   /** Registers cleanup for end(); run last-registered first (connections before the lab). */
   onEnd(cleanup: () => Promise<void> | void): void;
   /** Runs the cleanups; idempotent, never throws. */
@@ -269,9 +280,78 @@ async function oneJaguarConnection(j: Journey): Promise<void> {
   }
 }
 
+const NO_GATE = "the gate did not start";
+const NO_TUNNEL = "the tunnel was not added";
+/** What the demo sends through the gate's tunnel. */
+export const TUNNEL_PAYLOAD = "hello through the gate's tunnel\n";
+
+async function gateStarts(j: Journey): Promise<void> {
+  const lab = need(j.lab, LAB_DOWN);
+  // The demo's own gate, in the lab dir (deleted with it): never the user's gate, if one runs.
+  const gate = new GateServer({
+    dir: join(lab.dir, "gate"),
+    persistMs: IDLE_TIMEOUT_MS,
+    idleExitMs: null,
+    log: silentLogger,
+    version: "demo",
+  });
+  await gate.listen();
+  j.onEnd(() => gate.stop("the demo ended"));
+  j.gate = gate;
+  const { client } = await GateClient.connect(gate.socket);
+  j.onEnd(() => client.close());
+  j.gateClient = client;
+}
+
+/** The request context of a CLI in this process, with the lab's ssh_config as -F. */
+export function demoOps(lab: DemoLab) {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (typeof v === "string") env[k] = v;
+  return tunnelOps({ configFile: lab.configPath, cwd: process.cwd(), env });
+}
+
+async function tunnelAdded(j: Journey): Promise<void> {
+  const lab = need(j.lab, LAB_DOWN);
+  const client = need(j.gateClient, NO_GATE);
+  const port = await freeLoopbackPort();
+  const spec = `${port}:${lab.service.host}:${lab.service.port}`;
+  const result = await demoOps(lab).add(client, { destination: lab.mcgonagall.name, kind: "local", spec });
+  const id = (result as { id?: unknown } | undefined)?.id;
+  if (typeof id !== "string" && typeof id !== "number") {
+    throw new Error(`the gate added the tunnel but did not name it: ${JSON.stringify(result)}`);
+  }
+  j.tunnel = { id: String(id), port, spec };
+}
+
+async function tunnelServes(j: Journey): Promise<void> {
+  const tunnel = need(j.tunnel, NO_TUNNEL);
+  const payload = Buffer.from(TUNNEL_PAYLOAD);
+  const reply = await sendThroughPort(tunnel.port, payload);
+  j.tunnelReply = reply;
+  if (reply !== serviceReply(payload))
+    throw new Error(`unexpected reply ${JSON.stringify(reply)}, expected ${serviceReply(payload)}`);
+}
+
+async function gateCountsTunnel(j: Journey): Promise<void> {
+  const tunnel = need(j.tunnel, NO_TUNNEL);
+  const reply = need(j.tunnelReply, "nothing went through the tunnel");
+  const client = need(j.gateClient, NO_GATE);
+  const status = (await client.request("status")) as { tunnels?: unknown[] };
+  const stats = (status.tunnels ?? []).find((t) => String((t as { id?: unknown }).id) === tunnel.id) as
+    | { state?: string; total?: number; bytesIn?: number; bytesOut?: number }
+    | undefined;
+  if (stats === undefined) throw new Error(`the gate's status does not list tunnel ${tunnel.id}`);
+  const expected = { state: "listening", total: 1, bytesOut: TUNNEL_PAYLOAD.length, bytesIn: reply.length };
+  const seen = { state: stats.state, total: stats.total, bytesOut: stats.bytesOut, bytesIn: stats.bytesIn };
+  if (JSON.stringify(seen) !== JSON.stringify(expected))
+    throw new Error(`tunnel ${tunnel.id}: ${JSON.stringify(seen)}, expected ${JSON.stringify(expected)}`);
+}
+
 async function labStopsCleanly(j: Journey): Promise<void> {
   const lab = need(j.lab, LAB_DOWN);
   // Clients first, so that the lab sees clean SSH disconnects rather than cut sockets.
+  j.gateClient?.close();
+  await j.gate?.stop("the demo ended");
   j.lease?.release();
   await j.manager?.close("the demo ended");
   await lab.stop();
@@ -289,6 +369,10 @@ export const STEPS: readonly Step[] = [
   { title: "localhost-only service reachable through mcgonagall", run: serviceReachable },
   { title: "mcgonagall not reachable directly", run: notReachableDirectly },
   { title: "one jaguar connection served both channels", run: oneJaguarConnection },
+  { title: "gate starts", run: gateStarts },
+  { title: "gate holds a tunnel to mcgonagall's service", run: tunnelAdded },
+  { title: "service reachable through the tunnel", run: tunnelServes },
+  { title: "gate counts the tunnel's connection and bytes", run: gateCountsTunnel },
   { title: "lab stops cleanly", run: labStopsCleanly },
 ];
 
@@ -330,6 +414,35 @@ function sendThenRead(channel: ClientChannel, payload: Buffer): Promise<string> 
     channel.once("error", reject);
     channel.once("close", () => resolve(reply));
     channel.end(payload);
+  });
+}
+
+/** A loopback port nobody listens on right now (the tunnel's local end). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+    });
+  });
+}
+
+/** Connects to 127.0.0.1:port, writes `payload`, half-closes, and reads until the other side closes. */
+export function sendThroughPort(port: number, payload: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+    let reply = "";
+    socket.on("data", (d: Buffer) => {
+      reply += d.toString();
+    });
+    socket.once("error", reject);
+    socket.once("end", () => {
+      socket.end();
+      resolve(reply);
+    });
+    socket.once("connect", () => socket.end(payload));
   });
 }
 

@@ -156,7 +156,7 @@ describe("dashboard model: events, feed, results, agent", () => {
         hop: "jaguar",
         transport: "tcp",
         address: "127.0.0.1:22",
-      }).text,
+      })?.text,
     ).toBe("connecting to jaguar (tcp 127.0.0.1:22)");
     expect(
       describeEvent({
@@ -166,12 +166,12 @@ describe("dashboard model: events, feed, results, agent", () => {
         keyType: "ssh-ed25519",
         fingerprint: "SHA256:x",
         recorded: true,
-      }).text,
+      })?.text,
     ).toBe("jaguar: host key ssh-ed25519 SHA256:x (recorded)");
     expect(
-      describeEvent({ kind: "authenticated", route: "r", hop: "jaguar", method: "publickey" }).text,
+      describeEvent({ kind: "authenticated", route: "r", hop: "jaguar", method: "publickey" })?.text,
     ).toBe("jaguar: authenticated (publickey)");
-    expect(describeEvent({ kind: "ready", route: "r", hop: "mcgonagall", reused: true }).text).toBe(
+    expect(describeEvent({ kind: "ready", route: "r", hop: "mcgonagall", reused: true })?.text).toBe(
       "mcgonagall: ready (reused)",
     );
     expect(describeEvent({ kind: "closed", route: "r", hop: "jaguar", reason: "idle" })).toEqual({
@@ -181,17 +181,46 @@ describe("dashboard model: events, feed, results, agent", () => {
   });
 
   it("logs tunnel events, and marks their errors", () => {
-    expect(describeEvent({ kind: "tunnel-state", id: "3", state: "reconnecting", reason: null })).toEqual({
+    expect(
+      describeEvent({ kind: "tunnel-state", id: "3", state: "reconnecting", reason: "hop jaguar lost" }),
+    ).toEqual({
       level: "info",
-      text: "tunnel-state 3: reconnecting",
+      text: "tunnel 3: reconnecting (hop jaguar lost)",
+    });
+    expect(describeEvent({ kind: "tunnel-state", id: "3", state: "failed", reason: null })).toEqual({
+      level: "error",
+      text: "tunnel 3: failed",
     });
     expect(
       describeEvent({ kind: "tunnel-error", id: "3", conn: 7, code: "JG_CHANNEL_OPEN", error: "refused" }),
     ).toEqual({
       level: "error",
-      text: "tunnel-error 3: refused",
+      text: "tunnel 3: refused",
     });
-    expect(describeEvent({ kind: "something-new" }).text).toBe("something-new");
+    expect(
+      describeEvent({
+        kind: "tunnel-close",
+        id: "3",
+        conn: 7,
+        bytesIn: 1,
+        bytesOut: 2,
+        error: "reset by peer",
+      }),
+    ).toEqual({ level: "error", text: "tunnel 3: connection 7 failed: reset by peer" });
+    expect(describeEvent({ kind: "something-new", message: "hi" })?.text).toBe("something-new: hi");
+    expect(describeEvent({ kind: "demo-failure" })?.level).toBe("error");
+  });
+
+  it("keeps routine tunnel traffic out of the log (the row shows it)", () => {
+    const routine = [
+      { kind: "tunnel-open", id: "3", conn: 1, from: "127.0.0.1:5000", to: "localhost:80" },
+      { kind: "tunnel-close", id: "3", conn: 1, bytesIn: 10, bytesOut: 20, error: null },
+      { kind: "tunnel-bytes", id: "3", bytesIn: 10, bytesOut: 20 },
+    ] as const;
+    for (const event of routine) expect(describeEvent(event)).toBeNull();
+    const s = run(routine.map((event, i) => ({ type: "event" as const, at: T0 + i + 1, event })));
+    expect(s.log).toEqual([]);
+    expect(s.now).toBe(T0 + 3);
   });
 
   it("keeps the last LOG_LENGTH lines", () => {
