@@ -252,6 +252,44 @@ describeE2E("jumpgate cp through jaguar to mcgonagall", "netns", () => {
     expect(await remoteSha(join(dst, "copy.bin"))).toBe(sha256(f));
   }, 120_000);
 
+  it("-J and -P reach mcgonagall by address through jaguar; scp:// URIs too; -r into a new name", async () => {
+    const d = dir("jump");
+    const f = join(d, "j.txt");
+    writeFileSync(f, "jumped\n");
+    const dst = dir("jump-dst");
+    const { host, port } = lab.mcgonagall;
+    const r = jumpgate([
+      "cp",
+      "-q",
+      "-F",
+      cfg,
+      "-J",
+      "jaguar",
+      "-P",
+      String(port),
+      f,
+      `${lab.user}@${host}:${dst}/`,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await remoteSha(join(dst, "j.txt"))).toBe(sha256(f));
+    // scp:// with the port in the URI; '//' makes the path absolute, as in scp.
+    const back = join(dir("jump-back"), "new-name");
+    const r2 = jumpgate([
+      "cp",
+      "-r",
+      "-q",
+      "-F",
+      cfg,
+      "-J",
+      "jaguar",
+      `scp://${lab.user}@${host}:${port}/${dst}`,
+      back,
+    ]);
+    expect(r2.code, r2.stderr).toBe(0);
+    // The target did not exist: the directory's copy takes that name (as cp -r and scp -r).
+    expect(readdirSync(back)).toEqual(["j.txt"]);
+  });
+
   it("remote globs are expanded by jumpgate: only the matching names are copied", () => {
     const d = dir("glob-src");
     for (const n of ["a.log", "b.log", "c.txt", ".hidden.log"]) writeFileSync(join(d, n), n);
