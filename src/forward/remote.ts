@@ -3,7 +3,8 @@
  * local target made for each forwarded connection. The server side (tcpip-forward and
  * streamlocal-forward@openssh.com requests) is in connection/session.ts.
  */
-import { connect, type Socket } from "node:net";
+import { connect, type NetConnectOpts, type Socket } from "node:net";
+import { SOCKET_BUFFER } from "./local.js";
 import type { Target } from "./spec.js";
 
 /**
@@ -19,10 +20,12 @@ export function remoteBindHost(listenHost: string | null): string {
 /** Connects to the local target of a remote forward, half-close capable like every pipe side. */
 export function connectLocal(target: Target): Promise<Socket> {
   return new Promise((resolve, reject) => {
+    // highWaterMark is a socket option since Node 18.17 that @types/node 20 does not list yet.
+    const buffers = { allowHalfOpen: true, highWaterMark: SOCKET_BUFFER };
     const socket =
       "path" in target
-        ? connect({ path: target.path, allowHalfOpen: true })
-        : connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+        ? connect({ path: target.path, ...buffers } as NetConnectOpts)
+        : connect({ host: target.host, port: target.port, noDelay: true, ...buffers } as NetConnectOpts);
     socket.pause();
     const onError = (error: Error) => {
       socket.destroy();

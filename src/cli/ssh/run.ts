@@ -66,10 +66,16 @@ async function stdioForward(lease: Lease, spec: string): Promise<number> {
 /** `-N`: keep the connection (and later, its forwards) until interrupted or lost. */
 function holdOpen(lease: Lease, plan: SessionPlan): Promise<number> {
   return new Promise((resolve) => {
-    const stop = () => resolve(0);
+    let stopping = false;
+    const stop = () => {
+      // Ours to end: the close that follows is not news.
+      stopping = true;
+      resolve(0);
+    };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     lease.session.onClose((reason) => {
+      if (stopping) return;
       plan.log.error(`Connection to ${lease.session.hopName} closed: ${reason}.`);
       resolve(EXIT_SSH);
     });
