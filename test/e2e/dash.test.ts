@@ -89,6 +89,7 @@ function rowBytes(row: string | undefined): [string, string] | null {
 describeE2E("jumpgate dash in a terminal, on the lab", "netns", () => {
   let lab: BastionLab;
   let runtime: string;
+  let agentPid: string | undefined;
   const session = `jg-dash-${process.pid}`;
 
   beforeAll(async () => {
@@ -105,6 +106,7 @@ describeE2E("jumpgate dash in a terminal, on the lab", "netns", () => {
 
   afterAll(async () => {
     spawnSync("tmux", ["kill-session", "-t", session]);
+    if (agentPid) spawnSync("kill", [agentPid]);
     if (runtime) {
       jumpgate(runtime, ["gate", "stop"], 20_000);
       rmSync(runtime, { recursive: true, force: true });
@@ -115,8 +117,19 @@ describeE2E("jumpgate dash in a terminal, on the lab", "netns", () => {
   it("adds a tunnel from the form, counts its bytes live, drops it with d, and q restores the terminal", async () => {
     const port = await freePort();
     const spec = `-L ${port}:127.0.0.1:${lab.service.port}`;
+    // A real ssh-agent holding the lab's key, for the agent panel.
+    const agentSocket = join(runtime, "agent.sock");
+    const agent = spawnSync("ssh-agent", ["-a", agentSocket, "-s"], { encoding: "utf8" });
+    expect(agent.status).toBe(0);
+    agentPid = /SSH_AGENT_PID=(\d+)/.exec(agent.stdout)?.[1];
+    const agentEnv = { ...process.env, SSH_AUTH_SOCK: agentSocket };
+    expect(spawnSync("ssh-add", ["-q", lab.identityPath], { env: agentEnv }).status).toBe(0);
+    const fingerprint = spawnSync("ssh-keygen", ["-lf", lab.identityPath], { encoding: "utf8" }).stdout.split(
+      " ",
+    )[1];
+    expect(fingerprint).toMatch(/^SHA256:/);
     const command = [
-      `XDG_RUNTIME_DIR=${runtime} LANG=C.UTF-8 ${process.execPath} ${bin} dash -F ${lab.configPath}`,
+      `SSH_AUTH_SOCK=${agentSocket} XDG_RUNTIME_DIR=${runtime} LANG=C.UTF-8 ${process.execPath} ${bin} dash -F ${lab.configPath}`,
       'echo "EXIT=$?"',
       "stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo -e icanon -e -icanon | tr '\\n' ' '",
       "echo",
@@ -124,6 +137,11 @@ describeE2E("jumpgate dash in a terminal, on the lab", "netns", () => {
     ].join("; ");
     tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command);
     await waitForScreen(session, /gate live · 0 connections · 0 tunnels/);
+    // The agent's key, as ssh-add -l shows it.
+    await waitForScreen(
+      session,
+      new RegExp(`Agent keys \\(1\\)[\\s\\S]*ED25519 256 +${fingerprint!.replace(/[+/]/g, "\\$&")}`),
+    );
 
     // A bad spec first: the form says why, and keeps what was typed.
     tmux("send-keys", "-t", session, "a");
@@ -148,17 +166,39 @@ describeE2E("jumpgate dash in a terminal, on the lab", "netns", () => {
     expect(reply).toMatch(/^got 300000 bytes sha256 [0-9a-f]{64}\n$/);
     // ...and the dashboard's counters grow: 300000 bytes out (towards mcgonagall), the reply in.
     const replyBytes = Buffer.byteLength(reply);
-    screen = await waitForScreen(session, (s) => rowBytes(tunnelRow(s, spec))?.[1] === "293K");
+    // (The connection's close may be counted a moment after its last bytes.)
+    screen = await waitForScreen(session, (s) => {
+      const r = tunnelRow(s, spec);
+      return rowBytes(r)?.[1] === "293K" && /\s0\/1\s/.test(r ?? "");
+    });
     const row = tunnelRow(screen, spec)!;
-    expect(row).toMatch(/\s0\/1\s/);
     expect(rowBytes(row)?.[0]).toBe(formatBytes(replyBytes));
     // The gate's connection through jaguar (opened for the tunnel), as the user thinks of it.
     screen = await waitForScreen(session, /you -> jaguar -> mcgonagall\s+ready/);
 
-    // Details of the selected tunnel: exact byte counts.
+    // Wider: the destination column appears; back to 80x24: it goes, the row still fits.
+    tmux("resize-window", "-t", session, "-x", "120", "-y", "30");
+    screen = await waitForScreen(session, /FORWARD\s+DESTINATION\s+STATE/);
+    expect(tunnelRow(screen, spec)).toMatch(/\smcgonagall\s+listening\s/);
+    tmux("resize-window", "-t", session, "-x", "80", "-y", "24");
+    screen = await waitForScreen(
+      session,
+      (s) => !s.includes("DESTINATION") && tunnelRow(s, spec) !== undefined,
+    );
+    for (const line of screen.split("\n")) expect(line.length).toBeLessThanOrEqual(80);
+
+    // r: the gate reattaches the tunnel, which keeps serving on the same port.
+    tmux("send-keys", "-t", session, "r");
+    await waitForScreen(session, /tunnel \S+ reconnecting/);
+    const again = await exchange(port, Buffer.from("again\n"));
+    expect(again).toMatch(/^got 6 bytes sha256 /);
+
+    // Details of the selected tunnel: exact byte counts (the first exchange, then "again\n").
+    const inBytes = replyBytes + Buffer.byteLength(again);
+    await waitForScreen(session, (s) => rowBytes(tunnelRow(s, spec))?.[0] === formatBytes(inBytes));
     tmux("send-keys", "-t", session, "Enter");
     screen = await waitForScreen(session, /Tunnel \S+ ─/);
-    expect(screen).toContain(`${formatBytes(replyBytes)} in, 293K out (${replyBytes} / 300000)`);
+    expect(screen).toContain(`${formatBytes(inBytes)} in, 293K out (${inBytes} / 300006)`);
     tmux("send-keys", "-t", session, "Escape");
     await waitForScreen(session, (s) => !/Tunnel \S+ ─/.test(s));
 
