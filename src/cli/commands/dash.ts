@@ -12,7 +12,7 @@ seconds, last error), copies in progress, and the keys of the agent at $SSH_AUTH
 Keys: up/down select a tunnel, a add a tunnel (held by the gate: it outlives the dashboard),
 d drop the selected tunnel (asks first), r reconnect it, enter details, ? help, q quit.
 
-When stdout is not a terminal, or TERM is dumb or unset, it prints plain-text tables instead:
+When stdin or stdout is not a terminal, or TERM is dumb or unset, it prints plain text instead:
 one each --interval seconds when something changed (Ctrl-C stops), or one with --once.
 Scripts should prefer 'jumpgate status --json'.
 

@@ -24,7 +24,10 @@ export interface DashOptions {
   ascii?: boolean;
 }
 
-/** Plain text when asked, when stdout is not a terminal, or when the terminal cannot draw. */
+/**
+ * Plain text when asked, when stdout is not a terminal, or when the terminal cannot draw.
+ * `isTTY`: both stdin (keys) and stdout (the screen) are terminals.
+ */
 export function choosePlain(opts: DashOptions, isTTY: boolean, term: string | undefined): boolean {
   return (
     opts.plain === true ||
@@ -83,7 +86,8 @@ export async function runDash(opts: DashOptions): Promise<number> {
   });
   const sources = [agentSource(process.env.SSH_AUTH_SOCK)];
 
-  if (choosePlain(opts, process.stdout.isTTY === true, process.env.TERM)) {
+  const terminal = process.stdout.isTTY === true && process.stdin.isTTY === true;
+  if (choosePlain(opts, terminal, process.env.TERM)) {
     const run = startPlain({
       feed,
       sources,

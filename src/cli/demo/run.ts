@@ -74,7 +74,10 @@ export async function runDemoTour(opts: { text?: boolean } = {}): Promise<number
     }
     const failure = firstFailure(outcome);
     if (failure !== undefined) throw failure;
-    if (opts.text !== true && dashboardWanted(out.isTTY === true, process.env.TERM)) {
+    if (
+      opts.text !== true &&
+      dashboardWanted(out.isTTY === true && process.stdin.isTTY === true, process.env.TERM)
+    ) {
       await runDemoDashboard(journey, signal.received);
     } else {
       out.write(`${narrative(journey, style).join("\n")}\n`);
