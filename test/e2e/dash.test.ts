@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { formatBytes } from "../../src/dashboard/format.js";
-import { type BastionLab, describeE2E, startBastionLab } from "../support/lab.js";
+import { type BastionLab, describeE2E, requireNetns, startBastionLab } from "../support/lab.js";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const bin = join(repo, "bin/jumpgate.js");
@@ -223,6 +223,55 @@ describeE2E("jumpgate dash in a terminal, on the lab", "netns", () => {
     expect(modes.sort()).toEqual(["echo", "icanon"]);
   }, 90_000);
 
+  it("shows a hop's loss on the tunnel's row (last error) while the tunnel comes back and serves", async () => {
+    if (!requireNetns(lab, "killing only this lab's jaguar sshd processes")) return;
+    const port = await freePort();
+    const spec = `-L ${port}:127.0.0.1:${lab.service.port}`;
+    const added = jumpgate(runtime, [
+      "tunnels",
+      "add",
+      "-F",
+      lab.configPath,
+      "mcgonagall",
+      "-L",
+      `${port}:127.0.0.1:12345`,
+    ]);
+    expect(added.code).toBe(0);
+    expect(await exchange(port, Buffer.from("one\n"))).toMatch(/^got 4 bytes/);
+    const faultSession = `${session}-fault`;
+    const command = `XDG_RUNTIME_DIR=${runtime} LANG=C.UTF-8 ${process.execPath} ${bin} dash; sleep 60`;
+    tmux("new-session", "-d", "-s", faultSession, "-x", "80", "-y", "24", command);
+    try {
+      await waitForScreen(faultSession, (s) => tunnelRow(s, spec)?.includes("listening") === true);
+      // jaguar's sshd processes for our connection, in this lab's jaguar namespace only.
+      const jaguarNs = lab.namespaces.find((n) => n.endsWith("jaguar"));
+      const pids = spawnSync("pgrep", ["-f", "sshd: .*@notty|sshd: [a-z]+ \\[priv\\]|sshd: [a-z]+$"], {
+        encoding: "utf8",
+      })
+        .stdout.trim()
+        .split("\n")
+        .filter(
+          (pid) =>
+            pid !== "" &&
+            spawnSync("ip", ["netns", "identify", pid], { encoding: "utf8" }).stdout.trim() === jaguarNs,
+        );
+      expect(pids.length).toBeGreaterThan(0);
+      for (const pid of pids) spawnSync("kill", ["-KILL", pid]);
+      // The row keeps its port, gets the reason on its error line, and is listening again.
+      const screen = await waitForScreen(faultSession, (s) => {
+        const lines = s.split("\n");
+        const at = lines.findIndex((l) => l.includes(spec));
+        return at >= 0 && /listening/.test(lines[at]!) && /^ {5}! .*lost/.test(lines[at + 1] ?? "");
+      });
+      expect(screen).toMatch(/gate live/);
+      expect(await exchange(port, Buffer.from("two!\n"))).toMatch(/^got 5 bytes/);
+      await waitForScreen(faultSession, (s) => /\s0\/2\s/.test(tunnelRow(s, spec) ?? ""));
+      tmux("send-keys", "-t", faultSession, "q");
+    } finally {
+      spawnSync("tmux", ["kill-session", "-t", faultSession]);
+    }
+  }, 60_000);
+
   it("prints one plain-text picture with --once (no terminal), tunnels included", async () => {
     const port = await freePort();
     const added = jumpgate(runtime, [
@@ -242,7 +291,7 @@ describeE2E("jumpgate dash in a terminal, on the lab", "netns", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
-      /^\d{4}-\d\d-\d\dT[\d:.]+Z\n jumpgate dash \| gate live \| \d+ connections? \| 1 tunnel\n/,
+      /^\d{4}-\d\d-\d\dT[\d:.]+Z\n jumpgate dash \| gate live \| \d+ connections? \| \d+ tunnels?\n/,
     );
     expect(r.stdout).toContain(`-L ${port}:127.0.0.1:12345`);
     expect(r.stdout).toMatch(/you -> jaguar -> mcgonagall +ready/);
