@@ -2,8 +2,9 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { describeKey } from "../../../src/cli/dash/agent.js";
-import { choosePlain } from "../../../src/cli/dash/run.js";
+import { choosePlain, runDash } from "../../../src/cli/dash/run.js";
 import { validateForward } from "../../../src/cli/dash/validate.js";
+import { JumpgateError } from "../../../src/errors.js";
 
 function sshString(b: Buffer): Buffer {
   const len = Buffer.alloc(4);
@@ -38,6 +39,35 @@ describe("jumpgate dash: the CLI side", () => {
     expect(choosePlain({}, true, "")).toBe(true);
     expect(choosePlain({ plain: true }, true, "xterm")).toBe(true);
     expect(choosePlain({ once: true }, true, "xterm")).toBe(true);
+  });
+
+  it("refuses a bad --interval before looking for the gate (JG_USAGE, exit 2)", async () => {
+    for (const interval of ["0", "-1", "soon", "7200"]) {
+      const error = await runDash({ interval }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(JumpgateError);
+      expect(error).toMatchObject({ code: "JG_USAGE", exitCode: 2 });
+      expect((error as Error).message).toBe(
+        `--interval takes seconds between 0.5 and 3600, not '${interval}'.`,
+      );
+    }
+  });
+
+  it("without a gate directory: JG_GATE_NOT_RUNNING with the command that starts one", async () => {
+    const saved = process.env.XDG_RUNTIME_DIR;
+    process.env.XDG_RUNTIME_DIR = "/nonexistent-jumpgate-test";
+    try {
+      await expect(runDash({})).rejects.toMatchObject({
+        code: "JG_GATE_NOT_RUNNING",
+        message:
+          "No gate is running (no /nonexistent-jumpgate-test/jumpgate). Start one with 'jumpgate gate start'.",
+      });
+    } finally {
+      if (saved === undefined) delete process.env.XDG_RUNTIME_DIR;
+      else process.env.XDG_RUNTIME_DIR = saved;
+    }
   });
 
   it("labels agent keys as ssh-add -l does", () => {
