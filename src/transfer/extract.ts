@@ -185,6 +185,8 @@ export function createExtractor(
   const extractedFiles = new Set<string>();
   const dirMeta: { rel: string; mode: number; mtime: Date }[] = [];
   let fatal: unknown;
+  /** Bytes of the file being written, taken back out of summary.bytes if it is removed. */
+  let currentBytes = 0;
 
   const abs = (rel: string) => (rel === "" ? dest : join(dest, rel));
 
@@ -253,6 +255,8 @@ export function createExtractor(
   };
 
   const handle = (header: Header, stream: EntryStream, next: (error?: Error | null) => void) => {
+    // After a failure the entry stream is destroyed with the error; it is reported through `done`.
+    stream.on("error", () => {});
     const skip = () => {
       stream.on("end", () => next());
       stream.resume();
@@ -374,6 +378,7 @@ export function createExtractor(
     const path = abs(rel);
     const fd = openSync(path, NOFOLLOW_CREATE, 0o600);
     summary.incomplete = rel;
+    currentBytes = 0;
     progress.onFile?.(rel, "begin", size);
     let closed = false;
     const close = () => {
@@ -388,6 +393,7 @@ export function createExtractor(
         let off = 0;
         while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
         summary.bytes += chunk.length;
+        currentBytes += chunk.length;
         progress.onBytes?.(chunk.length);
       } catch (error) {
         close();
@@ -420,6 +426,7 @@ export function createExtractor(
     fatal = error;
     // An incomplete file must not stay under its final name.
     if (summary.incomplete !== undefined) {
+      summary.bytes -= currentBytes;
       try {
         unlinkSync(abs(summary.incomplete));
       } catch {

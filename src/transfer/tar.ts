@@ -17,7 +17,13 @@ import { createGunzip, createGzip } from "node:zlib";
 import type { ClientChannel } from "ssh2";
 import type { RunningChannel, SshSession } from "../connection/session.js";
 import { JumpgateError } from "../errors.js";
-import { createExtractor, type ExtractLimits, type ExtractSummary, type Refusal } from "./extract.js";
+import {
+  createExtractor,
+  type ExtractLimits,
+  type Extractor,
+  type ExtractSummary,
+  type Refusal,
+} from "./extract.js";
 import { CHUNK, describeFsError, packTree, type Skipped, scanTree } from "./pack.js";
 import type { ProgressListener, TransferEvent } from "./progress.js";
 import { type Compression, pullCommand, pushCommand, remoteFailure } from "./remote-tar.js";
@@ -210,11 +216,14 @@ export async function push(req: PushRequest): Promise<PushResult> {
   }
   progress.flush();
   const outcome = await running.done;
+  const remoteDirName = req.remoteDir === "" || req.remoteDir === "." ? "the remote home" : req.remoteDir;
   const sent = `${files} of ${scan.files} files (${bytes} bytes) were sent${lastSent ? `, the last one ${lastSent}` : ""}`;
   const failure = remoteFailure(
     req.host,
     { ...outcome, stderr: stderr() },
-    `${sent}; the remote tar extracts as it receives, so files before the failure may be in ${req.remoteDir || "the home directory"}, the rest are not.`,
+    outcome.code === 127
+      ? `Nothing was extracted: tar never started there (mkdir -p may have created ${remoteDirName}).`
+      : `${sent}; the remote tar extracts as it receives: files it names below were not written (or only partly), the others are in ${remoteDirName}.`,
     "push",
   );
   if (req.signal?.aborted) throw req.signal.reason;
@@ -311,18 +320,7 @@ export async function pull(req: PullRequest): Promise<PullResult> {
   let localError: unknown;
   try {
     const source: Readable = compress === "gzip" ? channel.pipe(createGunzip({ chunkSize: CHUNK })) : channel;
-    const input = extractor.input;
-    const failed = extractor.done.then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      if (!input.write(chunk)) {
-        const stop = await Promise.race([once(input, "drain").then(() => undefined), failed]);
-        if (stop !== undefined) break;
-      }
-    }
-    input.end(undefined);
+    await pumpInto(source, extractor);
   } catch (error) {
     localError = error;
     extractor.input.destroy(error instanceof Error ? error : new Error(String(error)));
@@ -334,9 +332,8 @@ export async function pull(req: PullRequest): Promise<PullResult> {
     summary = await extractor.done;
   } catch (error) {
     localError ??= error;
-    // The remote side may still be sending: stop it.
-    channel.close();
   }
+  if (localError !== undefined) stopChannel(channel);
   progress.flush();
   const outcome = await running.done;
   if (req.signal?.aborted) throw req.signal.reason;
@@ -372,6 +369,56 @@ export async function pull(req: PullRequest): Promise<PullResult> {
     );
   }
   return { files: done.files, bytes: done.bytes, refused: done.refused, notes: done.notes };
+}
+
+/**
+ * Feeds `source` into the extractor with backpressure (pause/resume: the SSH window then stops the
+ * sender). Resolves at the end of the stream, or as soon as the extractor failed.
+ */
+function pumpInto(source: Readable, extractor: Extractor): Promise<void> {
+  const input = extractor.input;
+  return new Promise<void>((resolve, reject) => {
+    let finished = false;
+    const finish = (error?: unknown) => {
+      if (finished) return;
+      finished = true;
+      source.off("data", onData);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      if (!input.write(chunk)) {
+        source.pause();
+        input.once("drain", () => source.resume());
+      }
+    };
+    source.on("data", onData);
+    source.once("end", () => {
+      input.end(undefined);
+      finish();
+    });
+    source.once("close", () => {
+      // A channel closed without EOF: the archive is cut short; the extractor says so.
+      input.end(undefined);
+      finish();
+    });
+    source.once("error", (error: unknown) => finish(error));
+    extractor.done.then(
+      () => finish(),
+      () => finish(),
+    );
+  });
+}
+
+/**
+ * Stops the remote side after a local failure: close the channel, and discard what is still
+ * buffered, since ssh2 only reports the channel closed once its data has been read.
+ */
+function stopChannel(channel: ClientChannel): void {
+  channel.close();
+  channel.removeAllListeners("data");
+  channel.resume();
+  channel.stderr.resume();
 }
 
 /** Only the directory pull itself created, and only if it stayed empty. */
@@ -422,7 +469,7 @@ async function pullToFile(
     }
   } catch (error) {
     localError = error;
-    channel.close();
+    stopChannel(channel);
   } finally {
     unAbort();
     await handle.close().catch(() => {});
