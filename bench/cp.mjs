@@ -39,6 +39,7 @@ const CRYPTO = {
   HostKeyAlgorithms: "ssh-ed25519",
 };
 const READY_TIMEOUT_MS = 10_000;
+const TIME = "/usr/bin/time";
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -287,12 +288,23 @@ function makeFile(path, mib) {
   closeSync(fd);
 }
 
+/**
+ * Runs one copy; returns its wall time and the CPU time of the client and its children (scp's
+ * and sftp's ssh), read from /usr/bin/time: on a shared machine the wall time moves with the
+ * load, the CPU a client needs per byte much less.
+ */
 function timeRun(cmd, args, input) {
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { input: input ?? "", stdio: ["pipe", "ignore", "pipe"], timeout: 600_000 });
+  const r = spawnSync(TIME, ["-f", "%U %S", cmd, ...args], {
+    input: input ?? "",
+    stdio: ["pipe", "ignore", "pipe"],
+    timeout: 600_000,
+  });
   const seconds = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
-  return seconds;
+  const stderr = r.stderr.toString();
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${stderr}`);
+  const [user, sys] = stderr.trim().split("\n").at(-1).split(" ").map(Number);
+  return { seconds, cpu: user + sys };
 }
 
 async function bench() {
@@ -320,43 +332,47 @@ async function bench() {
       down: (from, to) => timeRun("sftp", ["-q", "-F", config, "-b", "-", "server"], `get ${from} ${to}\n`),
     },
   };
-  const results = [];
-  for (const direction of ["up", "down"]) {
-    for (const [name, c] of Object.entries(clients)) {
-      const times = [];
-      for (let run = 0; run < RUNS; run++) {
+  execFileSync("cp", [src, join(remote, "seed.bin")]); // the download source (not timed)
+  // Runs interleaved (every client once, then again), so a change in the machine's load falls on
+  // all of them rather than on one client's runs.
+  const samples = new Map();
+  for (let run = 0; run < RUNS; run++) {
+    for (const direction of ["up", "down"]) {
+      for (const [name, c] of Object.entries(clients)) {
         const from = direction === "up" ? src : join(remote, "seed.bin");
-        if (direction === "down" && run === 0 && name === "jumpgate cp") {
-          // The download source: the file put in place by a plain copy (not timed).
-          execFileSync("cp", [src, join(remote, "seed.bin")]);
-        }
         const to = direction === "up" ? join(remote, "up.bin") : join(local, "down.bin");
         rmSync(to, { force: true });
-        times.push(c[direction](from, to));
+        const t = c[direction](from, to);
         if (statSync(to).size !== bytes) throw new Error(`${name} ${direction}: wrong size`);
         if (run === 0 && (await sha256(to)) !== want)
           throw new Error(`${name} ${direction}: checksum differs`);
         rmSync(to, { force: true });
+        const key = `${direction}\t${name}`;
+        samples.set(key, [...(samples.get(key) ?? []), t]);
+        console.error(
+          `run ${run + 1} ${direction.padEnd(4)} ${name.padEnd(16)} ${t.seconds.toFixed(2)} s  cpu ${t.cpu.toFixed(2)} s`,
+        );
       }
-      const best = Math.min(...times);
-      results.push({ direction, name, best, mibs: bytes / 2 ** 20 / best });
-      console.error(
-        `${direction.padEnd(4)} ${name.padEnd(16)} ${best.toFixed(2)} s  ${(bytes / 2 ** 20 / best).toFixed(1)} MiB/s`,
-      );
     }
   }
+  const results = [...samples].map(([key, ts]) => {
+    const [direction, name] = key.split("\t");
+    const best = Math.min(...ts.map((t) => t.seconds));
+    const cpu = Math.min(...ts.map((t) => t.cpu));
+    return { direction, name, best, cpu, mibs: bytes / 2 ** 20 / best };
+  });
   await teardown();
   const lines = [
     `Machine: ${machineInfo("ssh").join("; ")}. Date: ${new Date().toISOString().slice(0, 10)}.`,
-    `One ${SIZE_MIB} MiB random file, one sshd on 127.0.0.1 (internal-sftp), ${CRYPTO.Ciphers}, best of ${RUNS} run(s), a new client process per copy.`,
+    `One ${SIZE_MIB} MiB random file, one sshd on 127.0.0.1 (internal-sftp), ${CRYPTO.Ciphers}, best of ${RUNS} interleaved run(s), a new client process per copy; CPU is the client's own (with its ssh child), the sshd side is the same for all.`,
     "",
-    "| direction | client | seconds | MiB/s | jumpgate / this |",
-    "|---|---|---:|---:|---:|",
+    "| direction | client | wall s (best) | MiB/s | speed: jumpgate / this | client CPU s (user+sys, least) |",
+    "|---|---|---:|---:|---:|---:|",
   ];
   for (const r of results) {
     const mine = results.find((x) => x.direction === r.direction && x.name === "jumpgate cp");
     lines.push(
-      `| ${r.direction === "up" ? "upload" : "download"} | ${r.name} | ${r.best.toFixed(2)} | ${r.mibs.toFixed(1)} | ${(r.best / mine.best).toFixed(2)}x |`,
+      `| ${r.direction === "up" ? "upload" : "download"} | ${r.name} | ${r.best.toFixed(2)} | ${r.mibs.toFixed(1)} | ${(r.best / mine.best).toFixed(2)}x | ${r.cpu.toFixed(2)} |`,
     );
   }
   console.log(lines.join("\n"));
