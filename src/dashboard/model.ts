@@ -77,7 +77,7 @@ export interface DashState {
   tunnels: TunnelView[];
   transfers: TransferInfo[];
   /** null keys: no agent answered (the panel is hidden). */
-  agent: { keys: AgentKeyInfo[] | null; error: string | null };
+  agent: { keys: AgentKeyInfo[] | null; error: string | null; name: string | null };
   log: LogLine[];
   /** The selected tunnel's id. */
   selected: string | null;
@@ -95,7 +95,7 @@ export function initialState(now: number): DashState {
     connections: [],
     tunnels: [],
     transfers: [],
-    agent: { keys: null, error: null },
+    agent: { keys: null, error: null, name: null },
     log: [],
     selected: null,
     dialog: null,
@@ -320,7 +320,7 @@ export function reduce(state: DashState, input: DashInput): DashState {
       };
     }
     case "agent":
-      return { ...state, agent: { keys: input.keys, error: input.error ?? null } };
+      return { ...state, agent: { keys: input.keys, error: input.error ?? null, name: input.name ?? null } };
     case "feed": {
       const feed = { state: input.state, error: input.error ?? null, where: input.where ?? state.feed.where };
       const log =

@@ -315,7 +315,12 @@ export function renderMain(state: DashState, opts: RenderOptions): string[] {
     });
   }
   if (state.agent.keys !== null) {
-    sections.push({ title: `Agent keys (${state.agent.keys.length})`, rows: agentRows(state, opts), min: 1 });
+    const name = state.agent.name === null ? "" : `, ${state.agent.name}`;
+    sections.push({
+      title: `Agent keys (${state.agent.keys.length}${name})`,
+      rows: agentRows(state, opts),
+      min: 1,
+    });
   }
   const fixedLines = 2 + sections.length; // header, footer, one title per section
   let room = opts.height - fixedLines;

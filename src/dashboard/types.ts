@@ -67,7 +67,8 @@ export type FeedState = "connecting" | "live" | "lost";
 export type DashInput =
   | { type: "snapshot"; snapshot: DashSnapshot }
   | { type: "event"; at: number; event: GateEvent }
-  | { type: "agent"; keys: AgentKeyInfo[] | null; error?: string }
+  /** `name`: which agent answers (e.g. "jumpgate agent", "ssh-agent"), when it can be told. */
+  | { type: "agent"; keys: AgentKeyInfo[] | null; error?: string; name?: string }
   | { type: "feed"; state: FeedState; at: number; error?: string; where?: string }
   /** The clock: advances uptimes and lets rates decay to zero when no bytes move. */
   | { type: "tick"; at: number }

@@ -117,9 +117,9 @@ describeE2E("jumpgate dash in a terminal, on the lab", "netns", () => {
   it("adds a tunnel from the form, counts its bytes live, drops it with d, and q restores the terminal", async () => {
     const port = await freePort();
     const spec = `-L ${port}:127.0.0.1:${lab.service.port}`;
-    // A real ssh-agent holding the lab's key, for the agent panel.
+    // jumpgate's agent holding the lab's key (added by OpenSSH's ssh-add), for the agent panel.
     const agentSocket = join(runtime, "agent.sock");
-    const agent = spawnSync("ssh-agent", ["-a", agentSocket, "-s"], { encoding: "utf8" });
+    const agent = spawnSync(process.execPath, [bin, "agent", "-a", agentSocket, "-s"], { encoding: "utf8" });
     expect(agent.status).toBe(0);
     agentPid = /SSH_AGENT_PID=(\d+)/.exec(agent.stdout)?.[1];
     const agentEnv = { ...process.env, SSH_AUTH_SOCK: agentSocket };
@@ -129,7 +129,7 @@ describeE2E("jumpgate dash in a terminal, on the lab", "netns", () => {
     )[1];
     expect(fingerprint).toMatch(/^SHA256:/);
     const command = [
-      `SSH_AUTH_SOCK=${agentSocket} XDG_RUNTIME_DIR=${runtime} LANG=C.UTF-8 ${process.execPath} ${bin} dash -F ${lab.configPath}`,
+      `SSH_AUTH_SOCK=${agentSocket} SSH_AGENT_PID=${agentPid} XDG_RUNTIME_DIR=${runtime} LANG=C.UTF-8 ${process.execPath} ${bin} dash -F ${lab.configPath}`,
       'echo "EXIT=$?"',
       "stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo -e icanon -e -icanon | tr '\\n' ' '",
       "echo",
@@ -137,10 +137,12 @@ describeE2E("jumpgate dash in a terminal, on the lab", "netns", () => {
     ].join("; ");
     tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command);
     await waitForScreen(session, /gate live · 0 connections · 0 tunnels/);
-    // The agent's key, as ssh-add -l shows it.
+    // jumpgate's agent, named, and its key as ssh-add -l shows it.
     await waitForScreen(
       session,
-      new RegExp(`Agent keys \\(1\\)[\\s\\S]*ED25519 256 +${fingerprint!.replace(/[+/]/g, "\\$&")}`),
+      new RegExp(
+        `Agent keys \\(1, jumpgate agent\\)[\\s\\S]*ED25519 256 +${fingerprint!.replace(/[+/]/g, "\\$&")}`,
+      ),
     );
 
     // A bad spec first: the form says why, and keeps what was typed.

@@ -4,6 +4,7 @@
  * Without SSH_AUTH_SOCK the panel stays hidden and nothing is polled.
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { AgentClient } from "../../agent/client.js";
 import type { InputSource } from "../../dashboard/app.js";
 import type { AgentKeyInfo } from "../../dashboard/types.js";
@@ -41,7 +42,31 @@ export function describeKey(blob: Buffer, comment: string): AgentKeyInfo {
   return { fingerprint, comment, type, ...(bits > 0 ? { bits } : {}) };
 }
 
-export function agentSource(socketPath: string | undefined, intervalMs = 5000): InputSource {
+/**
+ * Which agent $SSH_AGENT_PID names, from its command line: jumpgate's agent and OpenSSH's print
+ * the same eval-able lines, so the process is the only way to tell. Undefined when unknown.
+ */
+export function agentName(
+  pid: string | undefined,
+  readCmdline = (p: string) => readFileSync(`/proc/${p}/cmdline`, "latin1"),
+): string | undefined {
+  if (pid === undefined || !/^\d+$/.test(pid)) return undefined;
+  let words: string[];
+  try {
+    words = readCmdline(pid).split("\0");
+  } catch {
+    return undefined;
+  }
+  if (words.some((w) => /(^|\/)jumpgate(\.js)?$/.test(w)) && words.includes("agent")) return "jumpgate agent";
+  if (words.some((w) => /(^|\/)ssh-agent$/.test(w))) return "ssh-agent";
+  return undefined;
+}
+
+export function agentSource(
+  socketPath: string | undefined,
+  intervalMs = 5000,
+  pid = process.env.SSH_AGENT_PID,
+): InputSource {
   return (dispatch) => {
     if (socketPath === undefined || socketPath === "") {
       dispatch({ type: "agent", keys: null });
@@ -55,7 +80,12 @@ export function agentSource(socketPath: string | undefined, intervalMs = 5000): 
         const client = await AgentClient.connect(socketPath);
         try {
           const ids = await client.list();
-          input = { type: "agent", keys: ids.map((id) => describeKey(id.blob, id.comment)) };
+          const name = agentName(pid);
+          input = {
+            type: "agent",
+            keys: ids.map((id) => describeKey(id.blob, id.comment)),
+            ...(name === undefined ? {} : { name }),
+          };
         } finally {
           client.close();
         }

@@ -1,7 +1,7 @@
 /** The CLI side of `jumpgate dash`: spec validation, the plain-text decision, agent key labels. */
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { describeKey } from "../../../src/cli/dash/agent.js";
+import { agentName, describeKey } from "../../../src/cli/dash/agent.js";
 import { choosePlain, runDash } from "../../../src/cli/dash/run.js";
 import { validateForward } from "../../../src/cli/dash/validate.js";
 import { JumpgateError } from "../../../src/errors.js";
@@ -68,6 +68,29 @@ describe("jumpgate dash: the CLI side", () => {
       if (saved === undefined) delete process.env.XDG_RUNTIME_DIR;
       else process.env.XDG_RUNTIME_DIR = saved;
     }
+  });
+
+  it("tells jumpgate's agent from OpenSSH's by the process SSH_AGENT_PID names", () => {
+    const cmdlines: Record<string, string> = {
+      "10": "/usr/bin/node\0/work/main/bin/jumpgate.js\0agent\0-R\x03\0-a\0/tmp/s\0",
+      "11": "ssh-agent\0-a\0/tmp/s\0",
+      "12": "/usr/bin/ssh-agent\0-s\0",
+      "13": "/usr/bin/node\0/usr/lib/node_modules/jumpgate/bin/jumpgate.js\0ssh\0host\0",
+      "14": "/usr/bin/gpg-agent\0--daemon\0",
+    };
+    const read = (pid: string) => {
+      const text = cmdlines[pid];
+      if (text === undefined) throw new Error("ENOENT");
+      return text;
+    };
+    expect(agentName("10", read)).toBe("jumpgate agent");
+    expect(agentName("11", read)).toBe("ssh-agent");
+    expect(agentName("12", read)).toBe("ssh-agent");
+    expect(agentName("13", read)).toBeUndefined();
+    expect(agentName("14", read)).toBeUndefined();
+    expect(agentName("99", read)).toBeUndefined();
+    expect(agentName(undefined, read)).toBeUndefined();
+    expect(agentName("../etc", read)).toBeUndefined();
   });
 
   it("labels agent keys as ssh-add -l does", () => {

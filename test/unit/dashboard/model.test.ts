@@ -300,10 +300,12 @@ describe("dashboard model: events, feed, results, agent", () => {
 
   it("takes the agent's keys, or none", () => {
     const key = { fingerprint: "SHA256:k", comment: "me", type: "ED25519", bits: 256 };
-    expect(run([{ type: "agent", keys: [key] }]).agent).toEqual({ keys: [key], error: null });
+    expect(run([{ type: "agent", keys: [key] }]).agent).toEqual({ keys: [key], error: null, name: null });
+    expect(run([{ type: "agent", keys: [key], name: "jumpgate agent" }]).agent.name).toBe("jumpgate agent");
     expect(run([{ type: "agent", keys: null, error: "no agent" }]).agent).toEqual({
       keys: null,
       error: "no agent",
+      name: null,
     });
   });
 });

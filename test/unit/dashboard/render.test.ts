@@ -80,6 +80,11 @@ describe("dashboard render: the main screen", () => {
     expect(screen).toContain("! hop jaguar lost");
     expect(screen).toMatch(/big\.iso -> mcgonagall:\/tmp\/\s+\[#+\.+\]\s+25%\s+512B\/2\.0K/);
     expect(screen).toContain("ED25519 256  SHA256:abc me@laptop");
+    expect(screen).toContain("── Agent keys (1) ─");
+    const named = reduce(busy(), { type: "agent", keys: [], name: "jumpgate agent" });
+    expect(renderMain(named, plain80).join("\n")).toMatch(
+      /── Agent keys \(0, jumpgate agent\) ─[\s\S]*the agent holds no keys/,
+    );
     expect(lines[0]).toMatch(/gate live · 2 connections · 2 tunnels\s+\? help {2}q quit/);
   });
 
