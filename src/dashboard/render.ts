@@ -344,8 +344,26 @@ export function renderMain(state: DashState, opts: RenderOptions): string[] {
     while (lines.length < opts.height - 1) lines.push(" ".repeat(opts.width));
   }
   lines.push(footer(state, opts));
-  const shown = Number.isFinite(opts.height) ? lines.slice(0, Math.max(0, opts.height)) : lines;
+  const shown = (Number.isFinite(opts.height) ? lines.slice(0, Math.max(0, opts.height)) : lines).map((l) =>
+    fitLine(l, opts),
+  );
   return opts.ascii ? shown.map(asciiOnly) : shown;
+}
+
+/** The text a line shows once blessed has read its tags. */
+export function visibleText(line: string, tags: boolean): string {
+  if (!tags) return line;
+  return line.replace(/\{[^{}]*\}/g, (tag) => (tag === "{open}" ? "{" : tag === "{close}" ? "}" : ""));
+}
+
+/**
+ * Columns have minimum widths; on a terminal narrower than their sum a line would wrap. Such a
+ * line is cut to the width instead (and loses its colours, the price of being readable).
+ */
+function fitLine(line: string, opts: RenderOptions): string {
+  const visible = visibleText(line, opts.tags);
+  if (visible.length <= opts.width) return line;
+  return styled(truncate(visible, opts.width), null, opts);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import {
   renderMain,
   renderPlain,
   tunnelColumns,
+  visibleText,
   wrap,
 } from "../../../src/dashboard/render.js";
 import type { DashInput } from "../../../src/dashboard/types.js";
@@ -71,6 +72,9 @@ describe("dashboard render: the main screen", () => {
     const lines = renderMain(busy(), plain80);
     expect(lines).toHaveLength(24);
     for (const line of lines) expect(line).toHaveLength(80);
+    // The coloured screen shows exactly the same text.
+    const tagged = renderMain(busy(), { ...plain80, tags: true });
+    expect(tagged.map((l) => visibleText(l, true))).toEqual(lines);
     const screen = lines.join("\n");
     expect(screen).toContain("you -> jaguar -> mcgonagall");
     expect(screen).toMatch(/you -> jaguar\s+ready\s+1m06s\s+1\.5ms\s+2/);
@@ -112,6 +116,29 @@ describe("dashboard render: the main screen", () => {
     const lines = renderMain(busy(), { width: 40, height: 8, tags: false, ascii: false });
     expect(lines).toHaveLength(8);
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(40);
+  });
+
+  it("never throws or overflows, however small the terminal", () => {
+    const s = busy();
+    for (const [width, height] of [
+      [1, 1],
+      [10, 3],
+      [20, 5],
+      [79, 2],
+      [30, 24],
+      [50, 24],
+    ] as const) {
+      const lines = renderMain(s, { width, height, tags: false, ascii: false });
+      expect(lines.length).toBeLessThanOrEqual(height);
+      for (const line of lines) expect(line.length).toBeLessThanOrEqual(width);
+      // With tags, what blessed will show fits too.
+      for (const line of renderMain(s, { width, height, tags: true, ascii: false })) {
+        expect(visibleText(line, true).length).toBeLessThanOrEqual(width);
+      }
+      for (const dialog of [{ kind: "help" as const }, { kind: "details" as const, tunnelId: "1" }]) {
+        expect(() => renderDialog(dialog, s, { width, height, tags: true, ascii: false })).not.toThrow();
+      }
+    }
   });
 
   it("adds the destination and auth columns on a wide terminal", () => {
@@ -158,6 +185,11 @@ describe("dashboard render: the main screen", () => {
     const untagged = renderMain(s, plain80).join("");
     expect(untagged).not.toMatch(/\{(inverse|bold|green-fg)\}/);
     expect(untagged).toContain("! {red-fg}boom{/red-fg} [2J");
+  });
+
+  it("visibleText reads blessed tags and escaped braces", () => {
+    expect(visibleText("{red-fg}a{open}b{close}{/red-fg}", true)).toBe("a{b}");
+    expect(visibleText("{red-fg}", false)).toBe("{red-fg}");
   });
 
   it("uses only ASCII in ascii mode", () => {
