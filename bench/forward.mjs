@@ -20,6 +20,10 @@ const JUMPGATE = fileURLToPath(new URL("../bin/jumpgate.js", import.meta.url));
 const CIPHERS = ["aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"];
 const BULK = 256 * 1024 * 1024;
 const ROUNDS = 3;
+/** Profiling: JG_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node bench/forward.mjs */
+const NODE_ARGS = (process.env.JG_BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+/** JG_BENCH_ONLY=latency (or bulk, concurrent) runs one part. */
+const ONLY = process.env.JG_BENCH_ONLY ?? "";
 const LATENCY_RUNS = 500;
 const STREAMS = 50;
 const STREAM_BYTES = 16 * 1024 * 1024;
@@ -184,7 +188,9 @@ async function startForward(tool, config, cipher, listenPort, target) {
   const args = ["-F", config, "-o", `Ciphers=${cipher}`, "-N", "-L", spec, "bench"];
   const proc =
     tool === "jumpgate"
-      ? spawn(process.execPath, [JUMPGATE, "ssh", ...args], { stdio: ["ignore", "ignore", "inherit"] })
+      ? spawn(process.execPath, [...NODE_ARGS, JUMPGATE, "ssh", ...args], {
+          stdio: ["ignore", "ignore", "inherit"],
+        })
       : spawn(findProgram("ssh"), args, { stdio: ["ignore", "ignore", "inherit"] });
   await waitForPort(listenPort, `${tool} -L`, proc);
   return {
@@ -249,7 +255,7 @@ async function bench() {
   const rows = [];
   const tools = ["jumpgate", "ssh"];
   const rss = {};
-  for (const cipher of CIPHERS) {
+  for (const cipher of ONLY === "" || ONLY === "bulk" ? CIPHERS : []) {
     const fwd = {};
     for (const tool of tools) {
       const port = await freePort();
@@ -288,13 +294,13 @@ async function bench() {
     await download(port2, 1024 * 1024);
   }
   const lat = { jumpgate: [], ssh: [] };
-  for (let block = 0; block < LATENCY_RUNS / 50; block++) {
+  for (let block = 0; block < (ONLY === "" || ONLY === "latency" ? LATENCY_RUNS / 50 : 0); block++) {
     for (const tool of block % 2 === 0 ? tools : [...tools].reverse()) {
       for (let i = 0; i < 50; i++) lat[tool].push(await echoOnce(echo[tool].port));
     }
   }
   const conc = { jumpgate: [], ssh: [] };
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < (ONLY === "" || ONLY === "concurrent" ? ROUNDS : 0); round++) {
     for (const tool of round % 2 === 0 ? tools : [...tools].reverse()) {
       const start = performance.now();
       await Promise.all(Array.from({ length: STREAMS }, () => download(src[tool].port, STREAM_BYTES)));

@@ -287,7 +287,19 @@ export class SshSession {
     // not change the stream's flow. ssh2 writes through sock.write, looked up at each call.
     sock.on("data", (chunk: Buffer) => count(chunk.length));
     const write = sock.write.bind(sock) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+    // ssh2 writes each packet on its own; corking until the end of the tick turns the packets
+    // one event produces (data for several channels, window adjusts) into one writev.
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      sock.uncork();
+    };
     (sock as { write: (chunk: Buffer, ...rest: unknown[]) => boolean }).write = (chunk, ...rest) => {
+      if (!corked) {
+        corked = true;
+        sock.cork();
+        process.nextTick(uncork);
+      }
       const result = write(chunk, ...rest);
       count(chunk.length);
       return result;

@@ -285,7 +285,8 @@ describeE2E("port forwarding through jaguar", "netns", () => {
     const port = await freePort();
     const r = jg(["ssh", "-F", lab.configPath, "-N", "-L", `${port}:${service()}`, "mcgonagall"]);
     await listening(port, r);
-    expect(await r.stop("SIGINT")).toBe(0);
+    const code = await r.stop("SIGINT");
+    expect(code, `jumpgate said: ${r.stderr()}`).toBe(0);
     expect(await accepts({ host: "127.0.0.1", port })).toBe(false);
 
     const bgPort = await freePort();

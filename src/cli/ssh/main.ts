@@ -84,15 +84,29 @@ export async function runSsh(args: ParsedSshArgs, extras: RunSshExtras = {}): Pr
         announce: extras.announce === true,
         via: lease.session.hopName,
       });
-      await forwards.startAll();
+      // -N: Ctrl-C once a listener is up (before holdOpen() takes over) is a clean stop, not death.
+      let interrupted = false;
+      const onSignal = () => {
+        interrupted = true;
+      };
+      const holding = plan.noCommand && plan.command === "" && plan.stdioForward === null;
+      if (holding) for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, onSignal);
+      try {
+        await forwards.startAll();
+      } finally {
+        for (const sig of ["SIGINT", "SIGTERM"] as const) process.off(sig, onSignal);
+      }
       if (args.background) signalReady();
-      return await runSession(lease, { ...plan, forwards }, manager);
+      return await runSession(lease, { ...plan, forwards, interrupted: () => interrupted }, manager);
     } finally {
       await forwards?.closeAll();
       lease.release();
     }
   } finally {
     await manager.close();
+    // Everything is closed; a peer that never answers our disconnect (seen once under heavy load
+    // in the -N Ctrl-C test) must not keep the process for long. Unref'd: a normal exit is not delayed.
+    setTimeout(() => process.exit(), 3000).unref();
   }
 }
 

@@ -25,6 +25,8 @@ export interface SessionPlan {
   log: Logger;
   /** The run's forwards: `~C` adds and cancels, `~#` lists their connections. */
   forwards?: ForwardSet;
+  /** Whether SIGINT/SIGTERM already arrived while the forwards were being set up (`-N`). */
+  interrupted?: () => boolean;
 }
 
 /** Exit status when jumpgate itself fails or the connection drops, as with ssh. */
@@ -72,6 +74,10 @@ function holdOpen(lease: Lease, plan: SessionPlan): Promise<number> {
       stopping = true;
       resolve(0);
     };
+    if (plan.interrupted?.()) {
+      stop();
+      return;
+    }
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     lease.session.onClose((reason) => {
