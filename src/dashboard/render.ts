@@ -262,7 +262,8 @@ function header(state: DashState, opts: RenderOptions): string {
 
 function footer(state: DashState, opts: RenderOptions): string {
   if (state.feed.state === "lost") {
-    const text = `gate lost: ${state.feed.error ?? "connection closed"} - start it with 'jumpgate gate start'; retrying`;
+    // What to do first: the reason can be long and is cut at the terminal's width.
+    const text = `gate lost, retrying ('jumpgate gate start' starts one): ${state.feed.error ?? "connection closed"}`;
     return styled(padRight(printable(text), opts.width), "error", opts);
   }
   const notice = state.notice !== null && state.now - state.notice.at <= NOTICE_MS ? state.notice : null;

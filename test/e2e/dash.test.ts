@@ -301,6 +301,24 @@ describeE2E("jumpgate dash in a terminal, on the lab", "netns", () => {
     expect(r.stdout).toMatch(/^[\x20-\x7e\n]*$/);
   }, 60_000);
 
+  it("says when the gate goes away, and comes back by itself when a gate is started again", async () => {
+    const lostSession = `${session}-lost`;
+    const command = `XDG_RUNTIME_DIR=${runtime} LANG=C.UTF-8 ${process.execPath} ${bin} dash; echo "EXIT=$?"; sleep 60`;
+    tmux("new-session", "-d", "-s", lostSession, "-x", "80", "-y", "24", command);
+    try {
+      await waitForScreen(lostSession, /gate live/);
+      expect(jumpgate(runtime, ["gate", "stop"]).code).toBe(0);
+      const screen = await waitForScreen(lostSession, /gate LOST/);
+      expect(screen).toMatch(/^gate lost, retrying \('jumpgate gate start' starts one\): JG_GATE_LOST: /m);
+      expect(jumpgate(runtime, ["gate", "start"]).code).toBe(0);
+      await waitForScreen(lostSession, /gate live · 0 connections · 0 tunnels/);
+      tmux("send-keys", "-t", lostSession, "q");
+      await waitForScreen(lostSession, /EXIT=0/);
+    } finally {
+      spawnSync("tmux", ["kill-session", "-t", lostSession]);
+    }
+  }, 60_000);
+
   it("without a gate, says how to start one and exits 1", () => {
     const empty = mkdtempSync(join(tmpdir(), "jg-dash-none-"));
     chmodSync(empty, 0o700);

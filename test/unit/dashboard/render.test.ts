@@ -157,7 +157,9 @@ describe("dashboard render: the main screen", () => {
     const lost = stateWith({ type: "feed", state: "lost", at: T0, error: "JG_GATE_LOST: gone" });
     const lines = renderMain(lost, plain80);
     expect(lines[0]).toContain("gate LOST");
-    expect(lines[23]).toMatch(/^gate lost: JG_GATE_LOST: gone - start it with 'jumpgate gate start'/);
+    expect(lines[23]).toMatch(
+      /^gate lost, retrying \('jumpgate gate start' starts one\): JG_GATE_LOST: gone +$/,
+    );
   });
 
   it("shows the newest notice, else the last event, in the footer", () => {
