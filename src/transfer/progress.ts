@@ -308,7 +308,8 @@ export function createProgressReporter(opts: ProgressReporterOptions): ProgressR
   let drawn = false;
   let finished = false;
 
-  const width = () => Math.max(20, (opts.sink.columns ?? 80) - 1);
+  // A terminal that reports no size (columns 0, e.g. a fresh pty under script(1)) gets 80.
+  const width = () => Math.max(20, (opts.sink.columns || 80) - 1);
   const draw = (force: boolean) => {
     if (opts.mode !== "tty" || finished) return;
     const t = now();

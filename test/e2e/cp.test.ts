@@ -460,7 +460,8 @@ describeE2E("jumpgate cp through jaguar to mcgonagall", "netns", () => {
     const out = r.stdout.toString();
     expect(r.status, out).toBe(0);
     expect(out).toContain("\r\x1b[K");
-    expect(out).toMatch(/\d+%/);
+    // A whole bar: percent, bytes of the total, files, rate.
+    expect(out).toMatch(/\d+%\s+[\d.]+ (B|KiB|MiB)\/20\.0 MiB\s+[01]\/1 files\s+(--|[\d.]+ \w+)\/s/);
     expect(out).toMatch(/1 file, 20\.0 MiB in \d\d:\d\d/);
     // Not on a terminal: no bar, only the summary.
     const plain = jumpgate(["cp", "-F", cfg, f, `mcgonagall:${remote}/again.bin`]);

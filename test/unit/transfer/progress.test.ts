@@ -177,3 +177,16 @@ describe("many events", () => {
     expect(rateOf(s, 10_000)).toBeCloseTo(100_000, -2);
   });
 });
+
+describe("terminal width", () => {
+  it("a terminal reporting 0 columns gets an 80-column bar, not a clipped one", () => {
+    const out: string[] = [];
+    const r = createProgressReporter({
+      mode: "tty",
+      sink: { write: (x: string) => out.push(x), columns: 0 },
+      now: () => 0,
+    });
+    r.listener({ kind: "start", op: "cp", at: 0, totalBytes: 100, totalFiles: 1 });
+    expect(out.join("")).toContain("0/1 files");
+  });
+});
