@@ -66,6 +66,7 @@ describe("jumpgate demo on a terminal opens the dashboard", () => {
     let screen = await waitForScreen(session, /gate live · 2 connections · 1 tunnel/);
     expect(screen).toMatch(/you -> jaguar\s+ready/);
     expect(screen).toMatch(/you -> jaguar -> mcgonagall\s+ready/);
+    expect(screen).toMatch(/^demo: 127\.0\.0\.1:\d+ leads to mcgonagall's service · q stops the lab\s*$/m);
     // The demo's traffic goes through the tunnel every second: its total keeps growing.
     const first = totalConnections(screen);
     expect(first).not.toBeNull();

@@ -61,9 +61,8 @@ export async function runDemoDashboard(j: Journey, stop: Promise<unknown>): Prom
     sources: [
       agentSource(process.env.SSH_AUTH_SOCK),
       trafficSource(tunnel.port),
-      hintSource(
-        `demo: 127.0.0.1:${tunnel.port} reaches mcgonagall's service; a adds a tunnel; q stops the lab`,
-      ),
+      // Shown as "demo: ..." in the footer until a newer event; fits in 80 columns.
+      hintSource(`127.0.0.1:${tunnel.port} leads to mcgonagall's service · q stops the lab`),
     ],
     createView: ({ onKey }) => createView({ onKey, ascii }),
   });
