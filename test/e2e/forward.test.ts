@@ -3,7 +3,7 @@
  * on 127.0.0.1:12345 answers "got N bytes sha256 X" once the client half-closes. Every forward is
  * `jumpgate ssh -N` or `jumpgate forward` running as a child, exercised with real sockets.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import type { Server } from "node:net";
@@ -25,7 +25,7 @@ import {
   startReplyService,
   waitFor,
 } from "../support/forward-lab.js";
-import { type BastionLab, describeE2E, runSsh, startBastionLab } from "../support/lab.js";
+import { type BastionLab, describeE2E, labProgram, startBastionLab } from "../support/lab.js";
 
 describeE2E("port forwarding through jaguar", "netns", () => {
   let lab: BastionLab;
@@ -69,16 +69,22 @@ describeE2E("port forwarding through jaguar", "netns", () => {
     expect(reply.toString()).toBe(await expectedReply(payload));
     // OpenSSH's ssh gets the same answer through the same route.
     const sshPort = await freePort();
-    const ssh = runSsh(lab.configPath, ["-N", "-L", `${sshPort}:${service()}`, "mcgonagall"], {
-      timeoutMs: 30_000,
-    });
-    await waitFor("ssh -L", async () =>
-      (await accepts({ host: "127.0.0.1", port: sshPort })) ? true : null,
+    const ssh = spawn(
+      labProgram("ssh"),
+      ["-F", lab.configPath, "-N", "-L", `${sshPort}:${service()}`, "mcgonagall"],
+      {
+        stdio: "ignore",
+      },
     );
-    const viaSsh = await exchange({ host: "127.0.0.1", port: sshPort }, payload);
-    expect(viaSsh.toString()).toBe(reply.toString());
-    spawnSync("pkill", ["-f", `${sshPort}:${service()}`]);
-    await ssh;
+    try {
+      await waitFor("ssh -L", async () =>
+        (await accepts({ host: "127.0.0.1", port: sshPort })) ? true : null,
+      );
+      const viaSsh = await exchange({ host: "127.0.0.1", port: sshPort }, payload);
+      expect(viaSsh.toString()).toBe(reply.toString());
+    } finally {
+      ssh.kill("SIGTERM");
+    }
   });
 
   it("-L carries 10 MB intact, and 100 parallel connections each intact", async () => {
@@ -292,10 +298,12 @@ describeE2E("port forwarding through jaguar", "netns", () => {
     const bgPort = await freePort();
     const fg = spawnSync(
       process.execPath,
-      [bin, "ssh", "-f", "-F", lab.configPath, "-N", "-L", `${bgPort}:${service()}`, "mcgonagall"],
+      [bin, "ssh", "-v", "-f", "-F", lab.configPath, "-N", "-L", `${bgPort}:${service()}`, "mcgonagall"],
       { encoding: "utf8", timeout: 30_000 },
     );
     expect(fg.status).toBe(0);
+    const bgPid = Number(/Backgrounded as pid (\d+)\./.exec(fg.stderr)?.[1]);
+    expect(bgPid).toBeGreaterThan(0);
     try {
       // Up as soon as the foreground process returned.
       const p = Buffer.from("in the background");
@@ -303,8 +311,12 @@ describeE2E("port forwarding through jaguar", "netns", () => {
         await expectedReply(p),
       );
     } finally {
-      spawnSync("pkill", ["-INT", "-f", `${bgPort}:${service()}`]);
+      process.kill(bgPid, "SIGINT");
     }
+    // The background process ends on SIGINT and its listener goes with it.
+    await waitFor("the background process to stop", async () =>
+      (await accepts({ host: "127.0.0.1", port: bgPort })) ? null : true,
+    );
     const noCommand = spawnSync(process.execPath, [bin, "ssh", "-f", "-F", lab.configPath, "mcgonagall"], {
       encoding: "utf8",
       timeout: 30_000,

@@ -9,12 +9,13 @@
  * terminal until then, so passphrase prompts on /dev/tty still work.
  */
 import { spawn } from "node:child_process";
+import type { Logger } from "../../util/log.js";
 
 /** Set in the child's environment; its value is irrelevant. */
 export const BACKGROUND_ENV = "JUMPGATE_BACKGROUND_CHILD";
 
 /** Foreground side: resolves with the exit status the foreground process should have. */
-export function goToBackground(): Promise<number> {
+export function goToBackground(log: Logger): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
       env: { ...process.env, [BACKGROUND_ENV]: "1" },
@@ -32,7 +33,10 @@ export function goToBackground(): Promise<number> {
     };
     child.stderr?.pipe(process.stderr, { end: false });
     child.on("message", (message) => {
-      if (message === "ready") settle(0);
+      if (message !== "ready") return;
+      // With -v, say which process holds the forwards (scripts and tests stop it by pid).
+      log.debug(`Backgrounded as pid ${child.pid}.`);
+      settle(0);
     });
     child.on("exit", (code, signal) => settle(code ?? (signal ? 255 : 0)));
     child.on("error", () => settle(255));

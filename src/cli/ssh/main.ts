@@ -59,7 +59,7 @@ export async function runSsh(args: ParsedSshArgs, extras: RunSshExtras = {}): Pr
         { exitCode: 255 },
       );
     }
-    return goToBackground();
+    return goToBackground(log);
   }
   const security = createSecurity({ log, batchMode: o.batchMode === 1 });
   const manager = new ConnectionManager({ security, log, idleTimeout: 0 });
