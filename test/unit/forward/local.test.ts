@@ -59,6 +59,34 @@ describe("listen()", () => {
     }
   });
 
+  it("binds every interface for GatewayPorts (no bind address) and for '*', loopback otherwise", async () => {
+    const { Tunnel } = await import("../../../src/forward/tunnel.js");
+    const spec = (listenHost: string | null) => ({
+      listenHost,
+      listenPort: 0,
+      listenPath: null,
+      connectHost: "socks",
+      connectPort: 0,
+      connectPath: null,
+    });
+    const open = () => Promise.reject(new Error("no session needed to listen"));
+    const cases: Array<[string | null, boolean, RegExp]> = [
+      [null, true, /^(\[::\]|0\.0\.0\.0):\d+$/],
+      ["*", false, /^(\[::\]|0\.0\.0\.0):\d+$/],
+      [null, false, /^(127\.0\.0\.1|\[::1\]):\d+$/],
+    ];
+    for (const [host, gatewayPorts, pattern] of cases) {
+      const t = new Tunnel({ kind: "dynamic", spec: spec(host), open, listen: { gatewayPorts } });
+      // Port 0 is refused by the spec parser for -D; here it just picks a free port.
+      await t.start();
+      try {
+        for (const address of t.stats().listening) expect(address).toMatch(pattern);
+      } finally {
+        await t.close();
+      }
+    }
+  });
+
   it("fails with JG_FORWARD_BIND when no address can be bound, and says why", async () => {
     const blocker: Server = createServer();
     await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", () => r()));
