@@ -35,8 +35,8 @@ export interface DashView {
   destroy(): void;
 }
 
-export function createView(opts: ViewOptions): DashView {
-  const screen = blessed.screen({
+function createScreen(opts: ViewOptions): blessed.Widgets.Screen {
+  return blessed.screen({
     smartCSR: true,
     title: "jumpgate dash",
     fullUnicode: false,
@@ -45,6 +45,19 @@ export function createView(opts: ViewOptions): DashView {
     autoPadding: false,
     warnings: false,
   });
+}
+
+export function createView(opts: ViewOptions): DashView {
+  // blessed compiles the terminfo entry here and prints its own parse failures of capabilities it
+  // never uses (e.g. screen-256color's plab_norm) with console.error, onto the user's terminal.
+  const consoleError = console.error;
+  console.error = () => {};
+  let screen: blessed.Widgets.Screen;
+  try {
+    screen = createScreen(opts);
+  } finally {
+    console.error = consoleError;
+  }
   // In a UTF-8 terminal draw the line characters as they are: blessed would otherwise switch to
   // the DEC alternate charset (ACS), which terminals running tmux or screen often show as 'q'.
   if (!(opts.ascii ?? false))

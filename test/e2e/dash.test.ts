@@ -6,7 +6,7 @@
  * ssh-interactive.test.ts). Plus the plain-text mode and the no-gate error.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -316,6 +316,23 @@ describeE2E("jumpgate dash in a terminal, on the lab", "netns", () => {
       await waitForScreen(lostSession, /EXIT=0/);
     } finally {
       spawnSync("tmux", ["kill-session", "-t", lostSession]);
+    }
+  }, 60_000);
+
+  it("prints nothing of blessed's own on terminals whose terminfo it cannot fully parse", async () => {
+    const errSession = `${session}-term`;
+    const errors = join(runtime, "dash-stderr.txt");
+    for (const term of ["screen-256color", "xterm-256color", "vt100"]) {
+      const command = `TERM=${term} XDG_RUNTIME_DIR=${runtime} LANG=C.UTF-8 ${process.execPath} ${bin} dash 2>${errors}; echo "EXIT=$?"; sleep 60`;
+      tmux("new-session", "-d", "-s", errSession, "-x", "80", "-y", "24", command);
+      try {
+        await waitForScreen(errSession, /gate live/);
+        tmux("send-keys", "-t", errSession, "q");
+        await waitForScreen(errSession, /EXIT=0/);
+        expect({ term, stderr: readFileSync(errors, "utf8") }).toEqual({ term, stderr: "" });
+      } finally {
+        spawnSync("tmux", ["kill-session", "-t", errSession]);
+      }
     }
   }, 60_000);
 
