@@ -174,6 +174,49 @@ describeE2E("tunnels: stats, events, failures, memory, rekey", "netns", () => {
     }
   });
 
+  it("-R asks the new session to listen again after a loss (port 0: the new port is reported)", async () => {
+    const { startReplyService, run } = await import("../support/forward-lab.js");
+    const local = await startReplyService({});
+    const tunnel = new Tunnel({
+      kind: "remote",
+      spec: {
+        listenHost: null,
+        listenPort: 0,
+        listenPath: null,
+        connectHost: "127.0.0.1",
+        connectPort: local.port,
+        connectPath: null,
+      },
+      open: async () => (await manager.acquire(hops)).session,
+      reconnect: true,
+    });
+    const fromMcgonagall = async (port: number) => {
+      const script = `const s=require("net").connect(${port},"127.0.0.1",()=>s.end("ping"));s.pipe(process.stdout);s.on("error",()=>{})`;
+      const [cmd, args] = inMcgonagall(lab, process.execPath, ["-e", script]);
+      return (await run(cmd, args)).stdout;
+    };
+    try {
+      await tunnel.start();
+      const first = tunnel.allocatedPort as number;
+      expect(first).toBeGreaterThan(0);
+      expect(tunnel.stats().listening).toEqual([`remote localhost:${first}`]);
+      expect(await fromMcgonagall(first)).toBe(await expectedReply(Buffer.from("ping")));
+      const states: string[] = [];
+      tunnel.on((e) => {
+        if (e.kind === "tunnel-state") states.push(e.state);
+      });
+      (await manager.acquire(hops)).session.close("test: hop lost");
+      await waitFor("reattached", () => (states.join(",") === "reconnecting,listening" ? true : null));
+      expect(tunnel.stats().listening).toEqual([`remote localhost:${tunnel.allocatedPort}`]);
+      expect(await fromMcgonagall(tunnel.allocatedPort as number)).toBe(
+        await expectedReply(Buffer.from("ping")),
+      );
+    } finally {
+      await tunnel.close();
+      local.server.close();
+    }
+  });
+
   it("a slow consumer receiving 1 GiB through -L keeps jumpgate's RSS under 150 MB (and the data arrives whole)", async () => {
     const [cmd, args] = inMcgonagall(lab, process.execPath, [SOURCE, "127.0.0.1", "0", String(GiB)]);
     const source: ChildProcess = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
