@@ -53,7 +53,18 @@ export function registerForwardCommand(program: Command): void {
 
 /** ssh's options, with the destination anywhere and no remote command. */
 export function parseForwardArgs(argv: readonly string[]): ParsedSshArgs {
-  const parsed = parseSshArgs(argv);
+  let parsed: ParsedSshArgs;
+  try {
+    parsed = parseSshArgs(argv);
+  } catch (error) {
+    if (error instanceof JumpgateError && /needs a destination/.test(error.message)) {
+      throw new JumpgateError(
+        "JG_USAGE",
+        "jumpgate forward needs a destination. Run 'jumpgate forward --help'.",
+      );
+    }
+    throw error;
+  }
   if (parsed.command.length > 0) {
     throw new JumpgateError(
       "JG_USAGE",

@@ -81,5 +81,6 @@ describe("jumpgate forward's arguments", () => {
     })();
     expect(error).toBeInstanceOf(JumpgateError);
     expect((error as JumpgateError).message).toMatch(/runs no remote command/);
+    expect(() => parseForwardArgs(["-L", "1:h:2"])).toThrow(/jumpgate forward needs a destination/);
   });
 });
