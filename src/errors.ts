@@ -74,6 +74,8 @@ export const ERROR_CODES = {
   JG_GATE_START: 1,
   JG_GATE_VERSION: 1,
   JG_GATE_PROTOCOL: 1,
+  /** The gate's answer when a session must run on the CLI's own connection (never shown). */
+  JG_GATE_DIRECT: 1,
   JG_GATE_LOST: EXIT.ssh,
   JG_TUNNEL_NOT_FOUND: 1,
   // scp-like copies over SFTP (transfer/copy.ts, remotepath.ts, glob.ts, sftp.ts; `jumpgate cp`); 1 as scp

@@ -31,6 +31,11 @@ function gateEligible(parsed: ParsedSshArgs): boolean {
   if (parsed.printConfig || parsed.stdioForward !== null || parsed.verbosity > 0) return false;
   // -A asks for agent forwarding on this connection; a shared one was opened with its own setting.
   if (parsed.items.some((item) => item.kind === "forwardAgent" && item.value)) return false;
+  // Forwards (-L/-R/-D) and -f belong to this ssh's lifetime: they are set up on a direct
+  // connection (the gate keeps its own tunnels: `jumpgate tunnels add`).
+  if (parsed.background) return false;
+  if (parsed.items.some((item) => item.kind === "local" || item.kind === "remote" || item.kind === "dynamic"))
+    return false;
   return !(parsed.noCommand && parsed.command.length === 0);
 }
 

@@ -138,6 +138,14 @@ export async function openSession(
   for (const warning of resolved.warnings) peer.message(warning);
   security.tag(hops, peer.context);
   const o = resolved.options;
+  // Forwards named in the config (LocalForward, RemoteForward, DynamicForward) belong to this
+  // ssh's own lifetime: the CLI sets them up on a direct connection rather than losing them here.
+  if (o.localForwards.length > 0 || o.remoteForwards.length > 0) {
+    throw new JumpgateError(
+      "JG_GATE_DIRECT",
+      "the configuration sets up forwards for this destination: connecting directly.",
+    );
+  }
   const lease: Lease = await manager.acquire(hops);
   let running: RunningChannel;
   let pty: boolean;

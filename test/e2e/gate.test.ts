@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -191,6 +192,40 @@ describeE2E("the gate on the lab", "netns", () => {
     ]);
     expect(r.code).toBe(255);
     expect(r.stderr).toMatch(/^jumpgate: JG_CONNECT_(REFUSED|TIMEOUT): mcgonagall/);
+  });
+
+  it("forwards (-L, or LocalForward in the config) are set up on a direct connection, never dropped", async () => {
+    // A port already taken: with ExitOnForwardFailure the direct path must fail to bind it; had the
+    // gate run the session, the forward would have been silently ignored and `true` exited 0.
+    const busy = createServer();
+    await new Promise<void>((ok) => busy.listen(0, "127.0.0.1", ok));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const flag = jumpgate(runtime, [
+        "ssh",
+        "-F",
+        cfg,
+        "-o",
+        "ExitOnForwardFailure=yes",
+        "-L",
+        `127.0.0.1:${port}:localhost:12345`,
+        "mcgonagall",
+        "true",
+      ]);
+      expect(flag.code).toBe(255);
+      expect(flag.stderr).toMatch(/JG_FORWARD_BIND/);
+      const withForward = join(mkdtempSync(join(tmpdir(), "jg-gate-fwd-")), "config");
+      writeFileSync(
+        withForward,
+        `Host mcgonagall\n  LocalForward 127.0.0.1:${port} localhost:12345\n  ExitOnForwardFailure yes\nMatch all\nInclude ${cfg}\n`,
+      );
+      const config = jumpgate(runtime, ["ssh", "-F", withForward, "mcgonagall", "true"]);
+      expect(config.code).toBe(255);
+      expect(config.stderr).toMatch(/JG_FORWARD_BIND/);
+      expect(config.stderr).not.toMatch(/JG_GATE_DIRECT/);
+    } finally {
+      busy.close();
+    }
   });
 
   it("a CLI killed mid-stream affects nothing else: its channel closes, another session goes on", async () => {

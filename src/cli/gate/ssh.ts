@@ -49,7 +49,11 @@ async function answerPrompt(client: GateClient, m: Extract<ControlMessage, { t: 
   }
 }
 
-export async function runSshThroughGate(client: GateClient, parsed: ParsedSshArgs): Promise<number> {
+/**
+ * Resolves with the exit status, or null when the gate asks this CLI to connect directly
+ * (JG_GATE_DIRECT: forwards from the config, which live and die with this ssh).
+ */
+export async function runSshThroughGate(client: GateClient, parsed: ParsedSshArgs): Promise<number | null> {
   const size = windowSize();
   const args: SessionArgs = {
     items: parsed.items,
@@ -113,6 +117,7 @@ export async function runSshThroughGate(client: GateClient, parsed: ParsedSshArg
   } catch (error) {
     client.onClose = () => {};
     client.close();
+    if ((error as { code?: string }).code === "JG_GATE_DIRECT") return null;
     throw error;
   }
   stream = result.stream;
