@@ -4,7 +4,7 @@
  * the codec and the terminal helpers (see bench/gate.mjs for what that buys).
  */
 import { connect, type Socket } from "node:net";
-import { JumpgateError } from "../errors.js";
+import { ERROR_CODES, type ErrorCode, JumpgateError } from "../errors.js";
 import { checkGateDir, gateDir, socketIsOurs, socketPath } from "./paths.js";
 import {
   type ControlMessage,
@@ -24,11 +24,11 @@ export interface GateHello {
 
 /** A JumpgateError rebuilt from the gate's wire error (unknown codes become JG_INTERNAL). */
 export function errorFromWire(error: WireError): JumpgateError {
-  try {
-    return new JumpgateError(error.code as JumpgateError["code"], error.message);
-  } catch {
-    return new JumpgateError("JG_INTERNAL", `${error.code}: ${error.message}`);
-  }
+  const exit = typeof error.exitCode === "number" ? { exitCode: error.exitCode } : {};
+  // A code this jumpgate does not know (a newer gate) would have no exit status: keep it visible.
+  if (!Object.hasOwn(ERROR_CODES, error.code))
+    return new JumpgateError("JG_INTERNAL", `${error.code}: ${error.message}`, exit);
+  return new JumpgateError(error.code as ErrorCode, error.message, exit);
 }
 
 export class GateClient {

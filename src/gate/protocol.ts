@@ -44,6 +44,8 @@ export type Frame =
 export interface WireError {
   code: string;
   message: string;
+  /** The exit status, when it is not the code's usual one (e.g. a JG_USAGE from ssh's resolver: 255). */
+  exitCode?: number;
 }
 
 /**

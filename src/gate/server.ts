@@ -11,7 +11,7 @@ import { ConnectionManager } from "../connection/manager.js";
 import { PromptError, type Prompter } from "../connection/prompt.js";
 import { JumpgateError } from "../errors.js";
 import type { Logger } from "../util/log.js";
-import { GateClient } from "./client.js";
+import { errorFromWire, GateClient } from "./client.js";
 import { ensureGateDir, socketPath } from "./paths.js";
 import {
   type ControlMessage,
@@ -24,6 +24,7 @@ import {
 } from "./protocol.js";
 import { GateSecurity, type RequestContext } from "./security.js";
 import { checkSessionArgs, type GateStream, openSession } from "./session.js";
+import { checkTransferArgs, GateTransfers, type TransferRow, toWire } from "./transfer.js";
 import { GateTunnels, type TunnelRow } from "./tunnels.js";
 
 export interface GateOptions {
@@ -64,6 +65,8 @@ export interface GateStatus {
   };
   connections: ConnectionStatus[];
   tunnels: TunnelRow[];
+  /** cp, push and pull running through the gate (added within version 1: older gates omit it). */
+  transfers: TransferRow[];
 }
 
 /** A gate already listens on the socket: `gate start` reports it instead of failing. */
@@ -77,7 +80,7 @@ export class GateAlreadyRunning extends JumpgateError {
 }
 
 function wireError(error: unknown): WireError {
-  if (error instanceof JumpgateError) return { code: error.code, message: error.message };
+  if (error instanceof JumpgateError) return toWire(error);
   const message = error instanceof Error ? error.message : String(error);
   return { code: "JG_INTERNAL", message: `gate: unexpected failure: ${message}` };
 }
@@ -99,6 +102,7 @@ export class GateServer {
   readonly manager: ConnectionManager;
   readonly security: GateSecurity;
   readonly tunnels: GateTunnels;
+  readonly transfers: GateTransfers;
   readonly socket: string;
   private server: Server | null = null;
   private readonly clients = new Set<ClientConn>();
@@ -126,6 +130,14 @@ export class GateServer {
           `gate: tunnel ${event.id}: ${event.state}${event.reason ? ` (${event.reason})` : ""}`,
         );
       for (const client of this.clients) client.event(event);
+    });
+    this.transfers = new GateTransfers(this.manager, this.security);
+    this.transfers.onNotice((notice) => {
+      if (notice.kind === "transfer-end")
+        this.opts.log.info(
+          `gate: transfer ${notice.id} (${notice.op}): ${notice.state}, ${notice.files} file(s), ${notice.bytes} bytes`,
+        );
+      for (const client of this.clients) client.event(notice);
     });
   }
 
@@ -262,6 +274,7 @@ export class GateServer {
         users: s.refs,
       })),
       tunnels: this.tunnels.list(),
+      transfers: this.transfers.list(),
     };
   }
 
@@ -286,15 +299,17 @@ export class GateServer {
   private publishStats(): void {
     const subscribed = [...this.clients].filter((c) => c.subscribed());
     if (subscribed.length === 0) return;
-    const { connections, tunnels } = this.status();
+    const { connections, tunnels, transfers } = this.status();
     // Uptime always changes; subscribers have `since` to compute it.
     const comparable = JSON.stringify({
       connections: connections.map((c) => ({ ...c, uptimeMs: 0 })),
       tunnels,
+      transfers,
     });
     if (comparable === this.lastStats) return;
     this.lastStats = comparable;
-    for (const client of subscribed) client.event({ kind: "stats", at: Date.now(), connections, tunnels });
+    for (const client of subscribed)
+      client.event({ kind: "stats", at: Date.now(), connections, tunnels, transfers });
   }
 
   /** Forces the next publishStats() to send (a new subscriber wants its first snapshot). */
@@ -308,7 +323,8 @@ export class GateServer {
     const busy =
       [...this.clients].some((c) => c.busy()) ||
       this.manager.stats().length > 0 ||
-      this.tunnels.list().length > 0;
+      this.tunnels.list().length > 0 ||
+      this.transfers.size > 0;
     const now = Date.now();
     if (busy) this.lastActive = now;
     else if (now - this.lastActive >= this.opts.idleExitMs) void this.stop("idle");
@@ -320,6 +336,10 @@ class ClientConn {
   private readonly decoder = new FrameDecoder();
   private hello = false;
   private readonly streams = new Map<number, GateStream>();
+  /** Transfers this client asked for, by request id: its going away aborts them (and only them). */
+  private readonly transfers = new Map<number, { abort: AbortController; op: string }>();
+  /** The pid the client gave in its hello (for the dashboard's transfers panel). */
+  private pid: number | null = null;
   private readonly subscriptions = new Set<number>();
   private readonly prompts = new Map<
     number,
@@ -383,6 +403,8 @@ class ClientConn {
     this.gone = true;
     for (const stream of this.streams.values()) stream.abort(reason);
     this.streams.clear();
+    for (const transfer of this.transfers.values()) transfer.abort.abort(new Error(reason));
+    this.transfers.clear();
     const cancelled = new PromptError("cancelled", "The client that was asked went away.");
     for (const p of this.prompts.values()) p.reject(cancelled);
     this.prompts.clear();
@@ -390,7 +412,9 @@ class ClientConn {
   }
 
   busy(): boolean {
-    return this.streams.size > 0 || this.subscriptions.size > 0 || this.prompts.size > 0;
+    return (
+      this.streams.size > 0 || this.transfers.size > 0 || this.subscriptions.size > 0 || this.prompts.size > 0
+    );
   }
 
   subscribed(): boolean {
@@ -439,6 +463,7 @@ class ClientConn {
         return;
       }
       this.hello = true;
+      if (typeof frame.message.pid === "number") this.pid = frame.message.pid;
       this.sendControl({
         t: "hello",
         version: PROTOCOL_VERSION,
@@ -534,6 +559,13 @@ class ClientConn {
         case "session":
           await this.session(id, args);
           return;
+        case "transfer":
+          await this.transfer(id, args);
+          return;
+        case "transfer.cancel":
+          this.cancelTransfer(args);
+          this.respond(id, undefined);
+          return;
         case "tunnels.add":
           this.respond(id, await this.gate.tunnels.add(args, this.context(id, envOf(args))));
           return;
@@ -577,6 +609,44 @@ class ClientConn {
       warn: (text) => this.sendControl({ t: "message", req, text }),
       env,
     };
+  }
+
+  /** cp / push / pull with this gate's connections; progress goes out as events of request `id`. */
+  private async transfer(id: number, raw: unknown): Promise<void> {
+    const args = checkTransferArgs(raw);
+    if (this.transfers.has(id)) throw new JumpgateError("JG_GATE_PROTOCOL", `Request id ${id} is in use.`);
+    const abort = new AbortController();
+    this.transfers.set(id, { abort, op: args.op });
+    try {
+      const result = await this.gate.transfers.run(args, {
+        context: this.context(id, nodeEnvironment(args.env)),
+        signal: abort.signal,
+        pid: this.pid,
+        send: (event) => {
+          this.sendControl({ t: "event", id, event });
+        },
+      });
+      if (!this.gone) this.respond(id, result);
+    } finally {
+      this.transfers.delete(id);
+    }
+  }
+
+  /** The CLI's Ctrl-C: abort its transfer `id` with the error it wants reported (tar's wording). */
+  private cancelTransfer(raw: unknown): void {
+    const v = raw as { id?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
+    if (typeof v?.id !== "number") throw new JumpgateError("JG_GATE_PROTOCOL", "transfer.cancel needs {id}.");
+    const transfer = this.transfers.get(v.id);
+    if (transfer === undefined) return;
+    const e = v.error;
+    const reason =
+      typeof e?.code === "string" && typeof e.message === "string"
+        ? errorFromWire({ code: e.code, message: e.message })
+        : new JumpgateError(
+            transfer.op === "cp" ? "JG_CP_INTERRUPTED" : "JG_TAR_INTERRUPTED",
+            `${transfer.op} interrupted.`,
+          );
+    transfer.abort.abort(reason);
   }
 
   private async session(id: number, raw: unknown): Promise<void> {

@@ -2,18 +2,26 @@
  * Running `jumpgate cp` once its arguments are parsed: operands -> locations (local paths made
  * absolute), each remote host resolved through ssh_config and connected through one connection
  * manager (so two hosts behind jaguar share one jaguar connection), progress on stderr, Ctrl-C
- * aborts cleanly (temporary files removed).
+ * aborts cleanly (temporary files removed). When a gate runs, the copy runs in the gate with its
+ * connections (../gate/transfer.ts) and only the progress comes back here.
  */
 import { resolve as resolvePath } from "node:path";
 import { resolve, resolveHops } from "../../config/resolve.js";
 import { ConnectionManager } from "../../connection/manager.js";
 import { createSecurity } from "../../connection/security.js";
 import { JumpgateError } from "../../errors.js";
-import { copy, type Location } from "../../transfer/copy.js";
+import { errorFromWire } from "../../gate/client.js";
+import { type CopyResult, copy, type Location } from "../../transfer/copy.js";
 import { chooseProgressMode, createProgressReporter, printable } from "../../transfer/progress.js";
 import { type Operand, parseOperand, type RemoteHostSpec } from "../../transfer/remotepath.js";
 import { createLogger, type LogLevel } from "../../util/log.js";
 import type { ParsedCpArgs } from "../commands/cp.js";
+import {
+  clientEnvironment,
+  runningGate,
+  transferGateEligible,
+  transferThroughGate,
+} from "../gate/transfer.js";
 
 function toLocation(op: Operand): Location {
   if (op.kind === "local") return { kind: "local", path: resolvePath(op.path) };
@@ -64,24 +72,57 @@ export async function runCp(args: ParsedCpArgs): Promise<number> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   let failures = 0;
+  // Keep the bar's line clean: messages start on their own line.
+  const clearBar = process.stderr.isTTY && !args.quiet ? "\r\x1b[K" : "";
+  const onError = (error: JumpgateError) => {
+    failures++;
+    // Names come from the servers: control characters are shown as '?'.
+    process.stderr.write(`${clearBar}jumpgate: ${error.code}: ${printable(error.message)}\n`);
+  };
   try {
-    const result = await copy({
-      sources: locations,
-      target,
-      recursive: args.recursive,
-      preserve: args.preserve,
-      connect,
-      signal: abort.signal,
-      onProgress: reporter.listener,
-      onError: (error) => {
-        failures++;
-        // Keep the bar's line clean: errors start on their own line.
-        // Names come from the servers: control characters are shown as '?'.
-        process.stderr.write(
-          `${process.stderr.isTTY && !args.quiet ? "\r\x1b[K" : ""}jumpgate: ${error.code}: ${printable(error.message)}\n`,
-        );
-      },
-    });
+    const gate = transferGateEligible(args.verbosity) ? await runningGate() : null;
+    let result: Pick<CopyResult, "files" | "errors"> | null = null;
+    if (gate !== null) {
+      const done = await transferThroughGate(
+        gate,
+        {
+          op: "cp",
+          items: args.items,
+          ...(args.configFile === undefined ? {} : { configFile: args.configFile }),
+          cwd: process.cwd(),
+          env: clientEnvironment(),
+          sources: locations,
+          target,
+          recursive: args.recursive,
+          preserve: args.preserve,
+        },
+        {
+          onProgress: reporter.listener,
+          onError,
+          // Warnings (Permanently added ...): ssh -q silences them too.
+          say: (line) => {
+            if (!args.quiet) process.stderr.write(`${clearBar}${printable(line)}\n`);
+          },
+          interrupted: () => ({
+            code: "JG_CP_INTERRUPTED",
+            message: "the copy was interrupted; no partial file was left under a final name.",
+          }),
+        },
+      );
+      if (done !== null) result = { files: done.files, errors: done.errors.map(errorFromWire) };
+    }
+    if (result === null) {
+      result = await copy({
+        sources: locations,
+        target,
+        recursive: args.recursive,
+        preserve: args.preserve,
+        connect,
+        signal: abort.signal,
+        onProgress: reporter.listener,
+        onError,
+      });
+    }
     reporter.finish();
     if (result.errors.length === 1) return result.errors[0]?.exitCode ?? 1;
     if (failures > 1) {

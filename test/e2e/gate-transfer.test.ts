@@ -1,0 +1,260 @@
+/**
+ * cp (and push/pull) through the gate against the real lab (you -> jaguar -> mcgonagall): no new
+ * SSH login once the route is open (counted in the sshd logs), checksums intact, the progress
+ * summary printed by the CLI, errors with their codes and exit statuses, a CLI SIGKILLed in the
+ * middle of a large copy aborting only its own transfer (no file under the final name, the gate
+ * and a concurrent `jumpgate ssh` session going on), and the dashboard's subscription seeing the
+ * transfer. Its own XDG_RUNTIME_DIR: no other test's gate is involved.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { connectIfRunning, type GateClient } from "../../src/gate/client.js";
+import { type BastionLab, describeE2E, startBastionLab } from "../support/lab.js";
+
+const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const bin = join(repo, "bin/jumpgate.js");
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+const logins = (log: string) => (log.match(/Accepted publickey/g) ?? []).length;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(
+  what: string,
+  probe: () => T | null | undefined | false,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describeE2E("cp, push and pull through the gate", "netns", () => {
+  let lab: BastionLab;
+  let work: string;
+  let cfg: string;
+  let runtime: string;
+  const env = () => ({ ...process.env, XDG_RUNTIME_DIR: runtime, JUMPGATE_NO_GATE: "" });
+
+  const jumpgate = (args: string[], extra: NodeJS.ProcessEnv = {}): Run => {
+    const r = spawnSync(process.execPath, [bin, ...args], {
+      env: { ...env(), ...extra },
+      timeout: 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  };
+  const counts = () => [logins(lab.jaguar.sshdLog()), logins(lab.mcgonagall.sshdLog())];
+  const dir = (name: string) => {
+    const d = join(work, name);
+    mkdirSync(d, { recursive: true });
+    return d;
+  };
+  const gateStatus = () => JSON.parse(jumpgate(["status", "--json"]).stdout);
+
+  beforeAll(async () => {
+    lab = await startBastionLab();
+    work = mkdtempSync(join(tmpdir(), "jg-gate-transfer-"));
+    cfg = join(work, "config");
+    writeFileSync(cfg, `Host *\n  ServerAliveInterval 0\nMatch all\nInclude ${lab.configPath}\n`);
+    runtime = mkdtempSync(join(tmpdir(), "jg-gate-transfer-rt-"));
+    chmodSync(runtime, 0o700);
+    const started = jumpgate(["gate", "start"]);
+    expect(started.code, started.stderr).toBe(0);
+    // Opens the route jaguar -> mcgonagall in the gate: everything below reuses it.
+    const warm = jumpgate(["ssh", "-F", cfg, "mcgonagall", "true"]);
+    expect(warm.code, warm.stderr).toBe(0);
+  }, 60_000);
+
+  afterAll(async () => {
+    if (runtime) jumpgate(["gate", "stop"]);
+    await lab?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("cp both ways goes through the gate: no new login, checksums intact, the summary printed", () => {
+    const d = dir("both-ways");
+    const local = join(d, "orig.bin");
+    writeFileSync(local, randomBytes(3 * 1024 * 1024 + 17));
+    const remote = dir("both-ways-remote");
+    const before = counts();
+    // Relative local names are the CLI's: resolved against its cwd, not the gate's.
+    const up = spawnSync(
+      process.execPath,
+      [bin, "cp", "-F", cfg, "orig.bin", `mcgonagall:${remote}/up.bin`],
+      {
+        cwd: d,
+        env: env(),
+        timeout: 60_000,
+      },
+    );
+    expect(up.status, up.stderr.toString()).toBe(0);
+    // Not a terminal: no bar, the one-line summary (as without a gate).
+    expect(up.stderr.toString()).toMatch(/^cp: 1 file, 3\.00 MiB in .*\n$/);
+    expect(sha256(join(remote, "up.bin"))).toBe(sha256(local));
+    const down = jumpgate(["cp", "-F", cfg, `mcgonagall:${remote}/up.bin`, join(d, "down.bin")]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stderr).toMatch(/^cp: 1 file, 3\.00 MiB/);
+    expect(sha256(join(d, "down.bin"))).toBe(sha256(local));
+    expect(counts()).toEqual(before);
+    // And the direct path does log in (so the count above could have moved).
+    const direct = jumpgate(["cp", "-q", "-F", cfg, local, `mcgonagall:${remote}/direct.bin`], {
+      JUMPGATE_NO_GATE: "1",
+    });
+    expect(direct.code, direct.stderr).toBe(0);
+    expect(counts()[1]).toBe((before[1] ?? 0) + 1);
+    expect(gateStatus().transfers).toEqual([]);
+  });
+
+  it("a transfer error comes back with its code and exit status, and writes nothing", () => {
+    const out = dir("errors-out");
+    const missing = jumpgate(["cp", "-F", cfg, `mcgonagall:${work}/no-such-file`, out]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(
+      `jumpgate: JG_CP_NOT_FOUND: mcgonagall:${work}/no-such-file: no such file`,
+    );
+    // A failure that stops the copy (thrown in the gate) keeps its code and status too.
+    const notDir = jumpgate([
+      "cp",
+      "-F",
+      cfg,
+      join(work, "config"),
+      join(work, "config"),
+      `mcgonagall:${work}/config`,
+    ]);
+    expect(notDir.code).toBe(1);
+    expect(notDir.stderr).toContain("jumpgate: JG_CP_NOT_DIRECTORY: ");
+    // A connection failure in the gate (port 1 on mcgonagall refuses, through jaguar): the same code
+    // and status 255 as without a gate; the operand's :port reached the gate's resolution.
+    const refused = jumpgate(["cp", "-F", cfg, "scp://mcgonagall:1/x", out]);
+    const directRefused = jumpgate(["cp", "-F", cfg, "scp://mcgonagall:1/x", out], { JUMPGATE_NO_GATE: "1" });
+    expect(refused.code, refused.stderr).toBe(255);
+    expect(directRefused.code).toBe(255);
+    expect(refused.stderr.match(/JG_[A-Z_]+/)?.[0]).toBe(directRefused.stderr.match(/JG_[A-Z_]+/)?.[0]);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it("a cp CLI SIGKILLed mid-copy aborts only its transfer; the gate and another session go on", async () => {
+    const src = dir("killed");
+    const big = join(src, "huge.bin");
+    // Sparse: cheap to make, still 2 GiB to move over SSH.
+    spawnSync("truncate", ["-s", "2G", big]);
+    const out = dir("killed-out");
+    const before = counts();
+
+    // The dashboard's view: a subscription to the gate.
+    const gate = await connectIfRunning({ XDG_RUNTIME_DIR: runtime });
+    expect(gate).not.toBeNull();
+    const client = (gate as { client: GateClient }).client;
+    const events: Array<Record<string, unknown>> = [];
+    await client.request("subscribe", undefined, {
+      onEvent: (e) => events.push(e as Record<string, unknown>),
+    });
+
+    // A session through the gate that waits for a line on stdin, open across the kill.
+    const session: ChildProcess = spawn(
+      process.execPath,
+      [bin, "ssh", "-F", cfg, "mcgonagall", "read line; echo got $line"],
+      { env: env(), stdio: ["pipe", "pipe", "pipe"] },
+    );
+    let sessionOut = "";
+    session.stdout?.on("data", (c: Buffer) => {
+      sessionOut += c.toString();
+    });
+    const sessionExit = new Promise<number | null>((r) => session.once("exit", (code) => r(code)));
+
+    const cp = spawn(process.execPath, [bin, "cp", "-q", "-F", cfg, `mcgonagall:${big}`, out], {
+      env: env(),
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const cpExit = new Promise<string | null>((r) => cp.once("exit", (_code, signal) => r(signal)));
+    await waitFor("the temporary file to fill", () => {
+      const temp = readdirSync(out).find((n) => n.endsWith(".part"));
+      return temp !== undefined && statSync(join(out, temp)).size > 0;
+    });
+    // The gate reports the transfer to subscribers while it runs.
+    const row = await waitFor("a stats snapshot with the transfer", () => {
+      for (const e of events) {
+        if (e.kind !== "stats") continue;
+        const t = (e.transfers as Array<Record<string, unknown>>).find((x) => x.op === "cp");
+        if (t && (t.bytesDone as number) > 0) return t;
+      }
+      return null;
+    });
+    expect(row).toMatchObject({ op: "cp", bytesTotal: 2 * 1024 ** 3, filesTotal: 1, pid: cp.pid });
+    expect(row.label).toBe(`mcgonagall:${big} -> ${out}`);
+    expect(events.some((e) => e.kind === "transfer-start" && e.op === "cp")).toBe(true);
+
+    cp.kill("SIGKILL");
+    expect(await cpExit).toBe("SIGKILL");
+    // The gate aborts that transfer: its temporary goes, nothing under the final name.
+    const end = await waitFor("the transfer's end", () => events.find((e) => e.kind === "transfer-end"));
+    expect(end).toMatchObject({ op: "cp", state: "aborted" });
+    await waitFor("the temporary file to be removed", () => readdirSync(out).length === 0);
+    expect(existsSync(join(out, "huge.bin"))).toBe(false);
+
+    // The other session still works, on the same connection.
+    session.stdin?.end("hello\n");
+    expect(await sessionExit).toBe(0);
+    expect(sessionOut).toBe("got hello\n");
+    const again = jumpgate(["ssh", "-F", cfg, "mcgonagall", "echo", "still"]);
+    expect(again.stdout).toBe("still\n");
+    expect(again.code).toBe(0);
+    const st = gateStatus();
+    expect(st.transfers).toEqual([]);
+    expect(st.connections.some((c: { hops: string[] }) => c.hops.join(" ") === "jaguar mcgonagall")).toBe(
+      true,
+    );
+    expect(counts()).toEqual(before);
+    client.close();
+  }, 60_000);
+
+  it("Ctrl-C on a cp through the gate ends it as without a gate: JG_CP_INTERRUPTED, status 130", async () => {
+    const src = dir("sigint");
+    const big = join(src, "huge.bin");
+    spawnSync("truncate", ["-s", "2G", big]);
+    const remote = dir("sigint-remote");
+    const cp = spawn(process.execPath, [bin, "cp", "-q", "-F", cfg, big, `mcgonagall:${remote}/huge.bin`], {
+      env: env(),
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    cp.stderr?.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const exited = new Promise<number | null>((r) => cp.once("exit", (code) => r(code)));
+    await waitFor("the temporary file to fill", () => {
+      const temp = readdirSync(remote).find((n) => n.endsWith(".part"));
+      return temp !== undefined && statSync(join(remote, temp)).size > 0;
+    });
+    cp.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(stderr).toContain("jumpgate: JG_CP_INTERRUPTED: ");
+    // The gate removed the temporary before answering.
+    expect(readdirSync(remote)).toEqual([]);
+  }, 60_000);
+});
