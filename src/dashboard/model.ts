@@ -10,6 +10,7 @@
  *
  * Keys are handled in keys.ts (also pure); this file owns the state shape and the feed inputs.
  */
+import { formatBytes } from "./format.js";
 import type {
   AgentKeyInfo,
   ConnectionInfo,
@@ -249,6 +250,19 @@ export function describeEvent(event: GateEvent): { level: "info" | "error"; text
         level: "error",
         text: `tunnel ${id}: connection ${field(event, "conn")} failed: ${field(event, "error")}`,
       };
+    case "transfer-start":
+      return { level: "info", text: `${field(event, "op")} ${field(event, "label")}: started` };
+    case "transfer-end": {
+      const state = field(event, "state");
+      const what = `${field(event, "op")} ${field(event, "label")}`;
+      if (state === "done") {
+        const files = Number(field(event, "files") ?? 0);
+        const size = formatBytes(Number(field(event, "bytes") ?? 0));
+        return { level: "info", text: `${what}: done, ${files} file${files === 1 ? "" : "s"}, ${size}` };
+      }
+      const error = field(event, "error");
+      return { level: "error", text: `${what}: ${state}${error === null ? "" : ` (${error})`}` };
+    }
     default: {
       // Events this dashboard does not know by name: say what they are about and any error.
       const subject = id ?? field(event, "tunnel") ?? hop ?? field(event, "route");

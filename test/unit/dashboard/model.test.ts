@@ -211,6 +211,34 @@ describe("dashboard model: events, feed, results, agent", () => {
     expect(describeEvent({ kind: "demo-failure" })?.level).toBe("error");
   });
 
+  it("words the start and end of copies the gate runs", () => {
+    const base = { at: T0, id: "3", op: "cp", label: "/tmp/a -> mcgonagall:/tmp/" };
+    expect(describeEvent({ kind: "transfer-start", ...base })).toEqual({
+      level: "info",
+      text: "cp /tmp/a -> mcgonagall:/tmp/: started",
+    });
+    expect(describeEvent({ kind: "transfer-end", ...base, state: "done", files: 1, bytes: 2048 })).toEqual({
+      level: "info",
+      text: "cp /tmp/a -> mcgonagall:/tmp/: done, 1 file, 2.0K",
+    });
+    expect(
+      describeEvent({
+        kind: "transfer-end",
+        ...base,
+        state: "failed",
+        files: 0,
+        bytes: 0,
+        error: "JG_CP_X: no",
+      }),
+    ).toEqual({
+      level: "error",
+      text: "cp /tmp/a -> mcgonagall:/tmp/: failed (JG_CP_X: no)",
+    });
+    expect(
+      describeEvent({ kind: "transfer-end", ...base, state: "aborted", files: 2, bytes: 1 })?.level,
+    ).toBe("error");
+  });
+
   it("keeps routine tunnel traffic out of the log (the row shows it)", () => {
     const routine = [
       { kind: "tunnel-open", id: "3", conn: 1, from: "127.0.0.1:5000", to: "localhost:80" },
