@@ -250,18 +250,23 @@ export function describeEvent(event: GateEvent): { level: "info" | "error"; text
         level: "error",
         text: `tunnel ${id}: connection ${field(event, "conn")} failed: ${field(event, "error")}`,
       };
+    // The outcome before the label: labels (two paths) are long and the footer cuts at the width.
     case "transfer-start":
-      return { level: "info", text: `${field(event, "op")} ${field(event, "label")}: started` };
+      return { level: "info", text: `${field(event, "op")} started: ${field(event, "label")}` };
     case "transfer-end": {
       const state = field(event, "state");
-      const what = `${field(event, "op")} ${field(event, "label")}`;
+      const op = field(event, "op");
+      const label = field(event, "label");
       if (state === "done") {
         const files = Number(field(event, "files") ?? 0);
         const size = formatBytes(Number(field(event, "bytes") ?? 0));
-        return { level: "info", text: `${what}: done, ${files} file${files === 1 ? "" : "s"}, ${size}` };
+        return {
+          level: "info",
+          text: `${op} done, ${files} file${files === 1 ? "" : "s"}, ${size}: ${label}`,
+        };
       }
       const error = field(event, "error");
-      return { level: "error", text: `${what}: ${state}${error === null ? "" : ` (${error})`}` };
+      return { level: "error", text: `${op} ${state}${error === null ? "" : ` (${error})`}: ${label}` };
     }
     default: {
       // Events this dashboard does not know by name: say what they are about and any error.

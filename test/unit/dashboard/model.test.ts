@@ -215,11 +215,11 @@ describe("dashboard model: events, feed, results, agent", () => {
     const base = { at: T0, id: "3", op: "cp", label: "/tmp/a -> mcgonagall:/tmp/" };
     expect(describeEvent({ kind: "transfer-start", ...base })).toEqual({
       level: "info",
-      text: "cp /tmp/a -> mcgonagall:/tmp/: started",
+      text: "cp started: /tmp/a -> mcgonagall:/tmp/",
     });
     expect(describeEvent({ kind: "transfer-end", ...base, state: "done", files: 1, bytes: 2048 })).toEqual({
       level: "info",
-      text: "cp /tmp/a -> mcgonagall:/tmp/: done, 1 file, 2.0K",
+      text: "cp done, 1 file, 2.0K: /tmp/a -> mcgonagall:/tmp/",
     });
     expect(
       describeEvent({
@@ -232,7 +232,7 @@ describe("dashboard model: events, feed, results, agent", () => {
       }),
     ).toEqual({
       level: "error",
-      text: "cp /tmp/a -> mcgonagall:/tmp/: failed (JG_CP_X: no)",
+      text: "cp failed (JG_CP_X: no): /tmp/a -> mcgonagall:/tmp/",
     });
     expect(
       describeEvent({ kind: "transfer-end", ...base, state: "aborted", files: 2, bytes: 1 })?.level,
