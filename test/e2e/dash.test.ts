@@ -5,8 +5,8 @@
  * tmux runs the dashboard, send-keys types, capture-pane reads the screen (as in
  * ssh-interactive.test.ts). Plus the plain-text mode and the no-gate error.
  */
-import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -273,6 +273,50 @@ describeE2E("jumpgate dash in a terminal, on the lab", "netns", () => {
       spawnSync("tmux", ["kill-session", "-t", faultSession]);
     }
   }, 60_000);
+
+  it("shows a copy the gate runs, with a progress bar, while it runs", async () => {
+    // A sparse 512 MiB file: big enough to be seen in flight, cheap to make.
+    const source = join(runtime, "big.bin");
+    const fd = openSync(source, "w");
+    ftruncateSync(fd, 512 * 1024 * 1024);
+    closeSync(fd);
+    const target = join(runtime, "big.copy");
+    const xferSession = `${session}-xfer`;
+    const command = `XDG_RUNTIME_DIR=${runtime} LANG=C.UTF-8 ${process.execPath} ${bin} dash; echo "EXIT=$?"; sleep 60`;
+    tmux("new-session", "-d", "-s", xferSession, "-x", "80", "-y", "24", command);
+    try {
+      await waitForScreen(xferSession, /gate live/);
+      // jumpgate cp goes through the running gate; the dashboard sees it in the gate's stats.
+      const cp = spawn(
+        process.execPath,
+        [bin, "cp", "-q", "-F", lab.configPath, source, `mcgonagall:${target}`],
+        {
+          env: { ...process.env, XDG_RUNTIME_DIR: runtime },
+          stdio: ["ignore", "ignore", "pipe"],
+        },
+      );
+      let cpErr = "";
+      cp.stderr?.on("data", (d: Buffer) => {
+        cpErr += d.toString();
+      });
+      const cpDone = new Promise<number | null>((r) => cp.once("close", r));
+      // The row: what is copied, a bar and a percentage once the size is known, bytes so far.
+      const inFlight = /Transfers \(1\)[\s\S]*big\.bin -> .*\[#*\.+\]\s+\d+%\s+\d[\d.]*[BKM]\/512M/;
+      const screen = await waitForScreen(xferSession, inFlight);
+      expect(screen).toMatch(/you -> jaguar -> mcgonagall\s+ready/);
+      expect(await cpDone).toBe(0);
+      expect(cpErr).toBe("");
+      // Done: the panel goes, the log says how it ended.
+      const after = await waitForScreen(xferSession, (s) => !s.includes("Transfers ("));
+      expect(after).toMatch(/^cp done, 1 file, 512M: \/\S+\/big\.bin -> mcgonagall:/m);
+      tmux("send-keys", "-t", xferSession, "q");
+      await waitForScreen(xferSession, /EXIT=0/);
+    } finally {
+      spawnSync("tmux", ["kill-session", "-t", xferSession]);
+      rmSync(source, { force: true });
+      rmSync(target, { force: true });
+    }
+  }, 90_000);
 
   it("prints one plain-text picture with --once (no terminal), tunnels included", async () => {
     const port = await freePort();
