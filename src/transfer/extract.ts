@@ -387,6 +387,7 @@ export function createExtractor(
         closeSync(fd);
       }
     };
+    closeCurrent = close;
     stream.on("data", (chunk: Buffer) => {
       if (closed) return;
       try {
@@ -421,18 +422,26 @@ export function createExtractor(
     stream.on("error", () => close());
   };
 
+  /** Closes the file being written, if any (set by writeFile). */
+  let closeCurrent: () => void = () => {};
+
+  /** An incomplete file must not stay under its final name. */
+  const removeIncomplete = () => {
+    closeCurrent();
+    if (summary.incomplete === undefined) return;
+    summary.bytes -= currentBytes;
+    currentBytes = 0;
+    try {
+      unlinkSync(abs(summary.incomplete));
+    } catch {
+      // Already gone, or the directory is unwritable: the message names it anyway.
+    }
+  };
+
   const fail = (error: unknown) => {
     if (fatal !== undefined) return;
     fatal = error;
-    // An incomplete file must not stay under its final name.
-    if (summary.incomplete !== undefined) {
-      summary.bytes -= currentBytes;
-      try {
-        unlinkSync(abs(summary.incomplete));
-      } catch {
-        // Already gone, or the directory is unwritable: the message says it may remain.
-      }
-    }
+    removeIncomplete();
     input.destroy(error instanceof Error ? error : new Error(String(error)));
   };
 
@@ -444,7 +453,22 @@ export function createExtractor(
     });
     input.on("close", () => {
       if (fatal !== undefined) {
+        // A stream that broke off (truncated archive) fails here, not through fail().
+        removeIncomplete();
         reject(translateExtractError(fatal, summary, dest));
+        return;
+      }
+      if (summary.incomplete !== undefined) {
+        // The stream ended inside a file's data without tar-stream noticing (a channel cut short).
+        const cut = summary.incomplete;
+        removeIncomplete();
+        reject(
+          translateExtractError(
+            new JumpgateError("JG_TAR_BAD_ARCHIVE", `the archive ended in the middle of ${cut}.`),
+            summary,
+            dest,
+          ),
+        );
         return;
       }
       try {

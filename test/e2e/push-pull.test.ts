@@ -4,7 +4,7 @@
  * produces from the same tree. The lab's hosts share this machine's file system (network
  * namespaces only), so what the remote tar wrote is checked here directly.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -301,4 +301,44 @@ describeE2E("jumpgate push / pull through jaguar", "netns", () => {
     expect(r.stderr).toMatch(/JG_TAR_PERMISSION: mcgonagall: permission denied on the remote side/);
     expect(r.stderr).toMatch(/remote said:[\s\S]*Read-only file system/);
   });
+
+  it("push of a tree holding a fifo sends the rest and says what it left out (JG_TAR_INCOMPLETE)", () => {
+    const src = join(work, "with-fifo");
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, "ok.txt"), "ok\n");
+    expect(spawnSync("mkfifo", [join(src, "pipe")]).status).toBe(0);
+    const remote = join(work, "with-fifo-pushed");
+    const r = jumpgate(["push", "-q", ...F(), src, `mcgonagall:${remote}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /JG_TAR_INCOMPLETE: 1 local item was not sent: pipe \(a fifo; push sends files, directories and symlinks only\)/,
+    );
+    expect(readdirSync(remote)).toEqual(["ok.txt"]);
+  });
+
+  it("--compress zstd is refused on this Node.js with a reason (JG_TAR_COMPRESS)", () => {
+    const r = jumpgate(["push", "-q", ...F(), "--compress", "zstd", join(work, "small"), "mcgonagall:x"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/JG_TAR_COMPRESS: --compress zstd is not available: .*Use --compress gzip/);
+  });
+
+  it("Ctrl-C during a pull: exit 130, JG_TAR_INTERRUPTED, no partial file left", async () => {
+    const local = join(work, "interrupted");
+    const child = spawn(process.execPath, [bin, "pull", "-q", ...F(), `mcgonagall:${tree}`, local]);
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    // Interrupt once the first files have landed.
+    while (!existsSync(local) || readdirSync(local).length === 0) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((r) => child.on("close", r));
+    expect(stderr).toMatch(/JG_TAR_INTERRUPTED: pull interrupted/);
+    expect(code).toBe(130);
+    // Every file that is there is complete (same bytes as the source).
+    const source = manifest(tree, { mtimes: false });
+    for (const [rel, line] of manifest(local, { mtimes: false })) {
+      if (line.startsWith("file")) expect(line).toBe(source.get(rel));
+    }
+  }, 60_000);
 });
