@@ -18,8 +18,10 @@ export interface GateTransferHooks {
   onProgress: ProgressListener;
   /** A failure that did not stop the transfer (cp goes on with the other files). */
   onError?(error: JumpgateError): void;
-  /** A line for stderr: the gate's messages, pull's refused entries and notes. */
-  say(line: string): void;
+  /** One of the gate's messages (warnings such as "Permanently added ...") for stderr. */
+  message(text: string): void;
+  /** pull: an archive entry refused or changed (`refused x: why`, `note: x: why`). */
+  entry?(line: string): void;
   /** What a Ctrl-C ends the transfer with (the gate aborts with it; tar reports it as is). */
   interrupted(): WireError;
 }
@@ -70,12 +72,12 @@ export async function transferThroughGate(
   let cancelled = false;
   client.onControl = (m) => {
     if (m.t === "prompt") void answerPrompt(client, m);
-    else if (m.t === "message") hooks.say(m.text);
+    else if (m.t === "message") hooks.message(m.text);
   };
   const onEvent = (raw: unknown) => {
     const event = raw as TransferRequestEvent;
-    if (event.kind === "refused") hooks.say(`refused ${event.path}: ${event.reason}`);
-    else if (event.kind === "note") hooks.say(`note: ${event.path}: ${event.reason}`);
+    if (event.kind === "refused") hooks.entry?.(`refused ${event.path}: ${event.reason}`);
+    else if (event.kind === "note") hooks.entry?.(`note: ${event.path}: ${event.reason}`);
     else {
       hooks.onProgress(event as TransferEvent);
       // cp's per-file failures (the copy goes on); tar's "error" event is its final failure, which
