@@ -166,7 +166,8 @@ export function createExtractor(
 ): Extractor {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const progress = opts.progress ?? {};
-  const input = tarStream.extract();
+  // A large buffer: a full one pauses the channel, and ssh2 then holds back its window adjust.
+  const input = tarStream.extract({ highWaterMark: 4 * 1024 * 1024 });
   const summary: ExtractSummary = {
     files: 0,
     directories: 0,
