@@ -231,14 +231,12 @@ export function createExtractor(
   /** Removes a non-directory at `rel` so a new entry can be created there. */
   const clearSlot = (rel: string): string | undefined => {
     const path = abs(rel);
-    try {
-      const st = lstatSync(path);
-      if (st.isDirectory()) return `'${rel}' exists as a directory`;
-      unlinkSync(path);
-      extractedFiles.delete(rel);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    }
+    // No exception for the usual case (nothing there yet): building one per file was measurable.
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (st === undefined) return undefined;
+    if (st.isDirectory()) return `'${rel}' exists as a directory`;
+    unlinkSync(path);
+    extractedFiles.delete(rel);
     return undefined;
   };
 

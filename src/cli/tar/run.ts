@@ -100,7 +100,8 @@ export async function runTar(args: ParsedTarArgs): Promise<number> {
     compress: args.compress,
     ...(args.remoteTar ? { remoteTar: args.remoteTar } : {}),
     signal: abort.signal,
-    onProgress: reporter.listener,
+    // Quiet: nothing is drawn or summed up, so the events are not even reduced.
+    ...(args.quiet ? {} : { onProgress: reporter.listener }),
   };
   try {
     if (isPush) {
