@@ -26,8 +26,14 @@ import type { WireError } from "./protocol.js";
 import { type ClientRequestContext, checkContext, resolveForClient } from "./resolve.js";
 import type { GateSecurity, RequestContext } from "./security.js";
 
+/** What every transfer request may say besides its op's fields. */
+interface TransferCommon extends ClientRequestContext {
+  /** -q: the CLI draws nothing, so only failures and pull's refusals are sent to it. */
+  quiet?: boolean;
+}
+
 /** `jumpgate cp`: what runCp would pass to copy(), local paths already absolute. */
-export interface CpTransferArgs extends ClientRequestContext {
+export interface CpTransferArgs extends TransferCommon {
   op: "cp";
   sources: Location[];
   target: Location;
@@ -35,7 +41,7 @@ export interface CpTransferArgs extends ClientRequestContext {
   preserve: boolean;
 }
 
-interface TarCommon extends ClientRequestContext {
+interface TarCommon extends TransferCommon {
   host: RemoteHostSpec;
   /** As the user wrote it ("" = the remote home). */
   remoteDir: string;
@@ -149,8 +155,8 @@ function optionalNumber(v: unknown, what: string): number | undefined {
 }
 
 export function checkTransferArgs(raw: unknown): TransferArgs {
-  const context = checkContext(raw);
   const v = raw as Record<string, unknown>;
+  const context: TransferCommon = { ...checkContext(raw), ...(v.quiet === true ? { quiet: true } : {}) };
   if (v.op === "cp") {
     if (!Array.isArray(v.sources) || v.sources.length === 0) throw bad("cp needs sources");
     return {
@@ -353,7 +359,13 @@ export class GateTransfers {
     };
     this.running.set(id, entry);
     this.notify({ kind: "transfer-start", at: startedAt, id, op: args.op, label });
-    const out = merging(opts.send);
+    // A quiet CLI still prints failures (cp's per-file ones) and pull's refusals; nothing else.
+    const send = args.quiet
+      ? (e: TransferRequestEvent) => {
+          if (e.kind === "error" || e.kind === "refused" || e.kind === "note") opts.send(e);
+        }
+      : opts.send;
+    const out = merging(send);
     const onProgress = (event: TransferEvent) => {
       entry.state = reduceProgress(entry.state, event);
       const s = entry.state;

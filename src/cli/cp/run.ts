@@ -99,6 +99,7 @@ export async function runCp(args: ParsedCpArgs): Promise<number> {
           target,
           recursive: args.recursive,
           preserve: args.preserve,
+          quiet: args.quiet,
         },
         {
           onProgress: reporter.listener,
