@@ -312,6 +312,10 @@ async function streamLargeFile(
     settle = (error) => (error ? reject(error) : resolve());
   });
   const sink = pack.entry(header, (error) => settle(error)) as unknown as EntrySink;
+  // A pack destroyed mid-entry (an abort) rejects `done` while a write still waits: the throw
+  // then skips `await done`, and an unobserved rejection would end the process (in the gate:
+  // everyone's sessions and tunnels). The await below still sees the rejection.
+  done.catch(() => {});
   let written = 0;
   try {
     const stream = createReadStream("", {
