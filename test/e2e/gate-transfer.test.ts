@@ -25,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { connectIfRunning, type GateClient } from "../../src/gate/client.js";
 import { type BastionLab, describeE2E, startBastionLab } from "../support/lab.js";
+import { makeTree, manifest, manifestDiff } from "../support/tar-tree.js";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const bin = join(repo, "bin/jumpgate.js");
@@ -75,6 +76,43 @@ describeE2E("cp, push and pull through the gate", "netns", () => {
     return d;
   };
   const gateStatus = () => JSON.parse(jumpgate(["status", "--json"]).stdout);
+
+  /** A subscription to the gate, as the dashboard has: every event it sends, in order. */
+  const subscribe = async () => {
+    const gate = await connectIfRunning({ XDG_RUNTIME_DIR: runtime });
+    expect(gate).not.toBeNull();
+    const client = (gate as { client: GateClient }).client;
+    const events: Array<Record<string, unknown>> = [];
+    await client.request("subscribe", undefined, {
+      onEvent: (e) => events.push(e as Record<string, unknown>),
+    });
+    return { client, events };
+  };
+
+  /** A session through the gate that waits for a line on stdin: open across a CLI's death. */
+  const waitingSession = () => {
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [bin, "ssh", "-F", cfg, "mcgonagall", "read line; echo got $line"],
+      { env: env(), stdio: ["pipe", "pipe", "pipe"] },
+    );
+    let out = "";
+    let err = "";
+    child.stdout?.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr?.on("data", (c: Buffer) => {
+      err += c.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    return {
+      async finish(): Promise<string> {
+        child.stdin?.end("hello\n");
+        expect(await exited, err).toBe(0);
+        return out;
+      },
+    };
+  };
 
   beforeAll(async () => {
     lab = await startBastionLab();
@@ -167,25 +205,8 @@ describeE2E("cp, push and pull through the gate", "netns", () => {
     const before = counts();
 
     // The dashboard's view: a subscription to the gate.
-    const gate = await connectIfRunning({ XDG_RUNTIME_DIR: runtime });
-    expect(gate).not.toBeNull();
-    const client = (gate as { client: GateClient }).client;
-    const events: Array<Record<string, unknown>> = [];
-    await client.request("subscribe", undefined, {
-      onEvent: (e) => events.push(e as Record<string, unknown>),
-    });
-
-    // A session through the gate that waits for a line on stdin, open across the kill.
-    const session: ChildProcess = spawn(
-      process.execPath,
-      [bin, "ssh", "-F", cfg, "mcgonagall", "read line; echo got $line"],
-      { env: env(), stdio: ["pipe", "pipe", "pipe"] },
-    );
-    let sessionOut = "";
-    session.stdout?.on("data", (c: Buffer) => {
-      sessionOut += c.toString();
-    });
-    const sessionExit = new Promise<number | null>((r) => session.once("exit", (code) => r(code)));
+    const { client, events } = await subscribe();
+    const session = waitingSession();
 
     const cp = spawn(process.execPath, [bin, "cp", "-q", "-F", cfg, `mcgonagall:${big}`, out], {
       env: env(),
@@ -218,9 +239,7 @@ describeE2E("cp, push and pull through the gate", "netns", () => {
     expect(existsSync(join(out, "huge.bin"))).toBe(false);
 
     // The other session still works, on the same connection.
-    session.stdin?.end("hello\n");
-    expect(await sessionExit).toBe(0);
-    expect(sessionOut).toBe("got hello\n");
+    expect(await session.finish()).toBe("got hello\n");
     const again = jumpgate(["ssh", "-F", cfg, "mcgonagall", "echo", "still"]);
     expect(again.stdout).toBe("still\n");
     expect(again.code).toBe(0);
@@ -256,5 +275,130 @@ describeE2E("cp, push and pull through the gate", "netns", () => {
     expect(stderr).toContain("jumpgate: JG_CP_INTERRUPTED: ");
     // The gate removed the temporary before answering.
     expect(readdirSync(remote)).toEqual([]);
+  }, 60_000);
+
+  it("push and pull go through the gate: no new login, the tree intact both ways, the summary printed", () => {
+    const tree = join(work, "tree");
+    makeTree(tree, { files: 300, avgSize: 2048 });
+    const remote = join(work, "pushed", "a dir");
+    const before = counts();
+    const p = jumpgate(["push", "-F", cfg, tree, `mcgonagall:${remote}`]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stderr).toMatch(/^push: \d+ files, [0-9.]+ [KM]iB in \d\d:\d\d/);
+    expect(manifestDiff(manifest(tree), manifest(remote))).toEqual([]);
+    // Relative local names are the CLI's (resolved against its cwd).
+    const back = dir("pulled-parent");
+    const q = spawnSync(process.execPath, [bin, "pull", "-q", "-F", cfg, `mcgonagall:${remote}`, "here"], {
+      cwd: back,
+      env: env(),
+      timeout: 60_000,
+    });
+    expect(q.stderr.toString()).toBe("");
+    expect(q.status).toBe(0);
+    expect(manifestDiff(manifest(tree), manifest(join(back, "here")))).toEqual([]);
+    expect(counts()).toEqual(before);
+  }, 60_000);
+
+  it("a push or pull error comes back with its code and status, and creates nothing", () => {
+    const local = join(work, "missing-pulled");
+    const r = jumpgate(["pull", "-F", cfg, `mcgonagall:${join(work, "does-not-exist")}`, local]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/jumpgate: JG_TAR_SOURCE: mcgonagall: the remote directory cannot be read/);
+    expect(existsSync(local)).toBe(false);
+    const small = dir("small");
+    writeFileSync(join(small, "a.txt"), "a\n");
+    const remote = join(work, "no-tar");
+    const n = jumpgate([
+      "push",
+      "-F",
+      cfg,
+      "--remote-tar",
+      "/nonexistent/tar",
+      small,
+      `mcgonagall:${remote}`,
+    ]);
+    expect(n.code).toBe(1);
+    expect(n.stderr).toMatch(/jumpgate: JG_TAR_NO_REMOTE_TAR: mcgonagall has no usable tar/);
+    expect(existsSync(join(remote, "a.txt"))).toBe(false);
+  });
+
+  it("a pull CLI SIGKILLed mid-stream aborts only its transfer: the partial file is removed, the gate goes on", async () => {
+    const src = dir("pull-killed-src");
+    // Sparse here; a 2 GiB stream of zeros from the remote tar.
+    spawnSync("truncate", ["-s", "2G", join(src, "huge.bin")]);
+    writeFileSync(join(src, "a.txt"), "a\n");
+    const out = join(work, "pull-killed-out");
+    const before = counts();
+    const { client, events } = await subscribe();
+    const session = waitingSession();
+    const pull = spawn(process.execPath, [bin, "pull", "-q", "-F", cfg, `mcgonagall:${src}`, out], {
+      env: env(),
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const exited = new Promise<string | null>((r) => pull.once("exit", (_c, signal) => r(signal)));
+    await waitFor("the big file to be extracted in part", () => {
+      const st = statSync(join(out, "huge.bin"), { throwIfNoEntry: false });
+      return st !== undefined && st.size > 0;
+    });
+    pull.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+    const end = await waitFor("the transfer's end", () =>
+      events.find((e) => e.kind === "transfer-end" && e.op === "pull"),
+    );
+    expect(end).toMatchObject({ state: "aborted" });
+    // The entry being written when the CLI died is removed; no truncated huge.bin stays.
+    await waitFor("the partial file to be removed", () => !existsSync(join(out, "huge.bin")));
+    expect(await session.finish()).toBe("got hello\n");
+    expect(gateStatus().transfers).toEqual([]);
+    expect(counts()).toEqual(before);
+    client.close();
+
+    // Ctrl-C instead: the gate aborts with pull's own words, the CLI exits 130, the same cleanup.
+    const again = spawn(process.execPath, [bin, "pull", "-q", "-F", cfg, `mcgonagall:${src}`, out], {
+      env: env(),
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    again.stderr?.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const status = new Promise<number | null>((r) => again.once("exit", (code) => r(code)));
+    await waitFor("the big file to be extracted in part again", () => {
+      const st = statSync(join(out, "huge.bin"), { throwIfNoEntry: false });
+      return st !== undefined && st.size > 0;
+    });
+    again.kill("SIGINT");
+    expect(await status).toBe(130);
+    expect(stderr).toContain("jumpgate: JG_TAR_INTERRUPTED: pull interrupted: ");
+    expect(existsSync(join(out, "huge.bin"))).toBe(false);
+  }, 60_000);
+
+  it("a push CLI SIGKILLed mid-stream aborts only its transfer; the gate and another session go on", async () => {
+    const src = dir("push-killed-src");
+    spawnSync("truncate", ["-s", "2G", join(src, "huge.bin")]);
+    const remote = join(work, "push-killed-remote");
+    const before = counts();
+    const { client, events } = await subscribe();
+    const session = waitingSession();
+    const push = spawn(process.execPath, [bin, "push", "-q", "-F", cfg, src, `mcgonagall:${remote}`], {
+      env: env(),
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const exited = new Promise<string | null>((r) => push.once("exit", (_c, signal) => r(signal)));
+    await waitFor("the remote tar to be writing", () => {
+      const st = statSync(join(remote, "huge.bin"), { throwIfNoEntry: false });
+      return st !== undefined && st.size > 0;
+    });
+    push.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+    const end = await waitFor("the transfer's end", () =>
+      events.find((e) => e.kind === "transfer-end" && e.op === "push"),
+    );
+    expect(end).toMatchObject({ state: "aborted" });
+    // As with `tar c | ssh host tar x` cut short, the remote tar keeps what it had; the gate lives on.
+    expect(await session.finish()).toBe("got hello\n");
+    expect(gateStatus().transfers).toEqual([]);
+    expect(counts()).toEqual(before);
+    client.close();
   }, 60_000);
 });

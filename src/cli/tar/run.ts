@@ -1,17 +1,23 @@
 /**
  * Running `jumpgate push` / `jumpgate pull` once the arguments are parsed: the remote operand
  * resolved through ssh_config into a route, one connection through the manager, progress on
- * stderr, each refused archive entry explained as it happens, Ctrl-C aborts.
+ * stderr, each refused archive entry explained as it happens, Ctrl-C aborts. When a gate runs, the
+ * transfer runs in the gate with its connections (../gate/transfer.ts) and only the progress,
+ * refusals and the outcome come back here.
  */
 import { resolve as resolvePath } from "node:path";
-import { resolve, resolveHops } from "../../config/resolve.js";
-import { ConnectionManager, type Lease } from "../../connection/manager.js";
-import { createSecurity } from "../../connection/security.js";
+import type { ConnectionManager, Lease } from "../../connection/manager.js";
 import { JumpgateError } from "../../errors.js";
+import type { TransferArgs } from "../../gate/transfer.js";
 import { chooseProgressMode, createProgressReporter, printable } from "../../transfer/progress.js";
 import { type Operand, parseOperand } from "../../transfer/remotepath.js";
-import { pull, push } from "../../transfer/tar.js";
 import { createLogger, type LogLevel } from "../../util/log.js";
+import {
+  clientEnvironment,
+  runningGate,
+  transferGateEligible,
+  transferThroughGate,
+} from "../gate/transfer.js";
 import type { ParsedTarArgs } from "./args.js";
 
 type RemoteOperand = Extract<Operand, { kind: "remote" }>;
@@ -50,6 +56,38 @@ function localOperand(args: ParsedTarArgs, text: string): string {
   return resolvePath(text);
 }
 
+/** The gate's transfer request for this command (local paths already absolute). */
+function gateRequest(args: ParsedTarArgs, remote: RemoteOperand, local: string | undefined): TransferArgs {
+  const base = {
+    items: args.items,
+    ...(args.configFile === undefined ? {} : { configFile: args.configFile }),
+    cwd: process.cwd(),
+    env: clientEnvironment(),
+    host: { user: remote.user, host: remote.host, port: remote.port },
+    remoteDir: remote.path,
+    compress: args.compress,
+    ...(args.remoteTar ? { remoteTar: args.remoteTar } : {}),
+    quiet: args.quiet,
+  };
+  if (args.command === "push") {
+    return {
+      ...base,
+      op: "push",
+      localDir: local as string,
+      exclude: args.exclude,
+      gitignore: args.gitignore,
+    };
+  }
+  return {
+    ...base,
+    op: "pull",
+    ...(local !== undefined ? { localDir: local } : {}),
+    ...(args.toFile !== undefined ? { toFile: resolvePath(args.toFile) } : {}),
+    ...(args.maxFiles !== undefined ? { maxEntries: args.maxFiles } : {}),
+    ...(args.maxSize !== undefined ? { maxBytes: args.maxSize } : {}),
+  };
+}
+
 /** Runs push or pull; resolves with the exit status. */
 export async function runTar(args: ParsedTarArgs): Promise<number> {
   const isPush = args.command === "push";
@@ -61,6 +99,12 @@ export async function runTar(args: ParsedTarArgs): Promise<number> {
   const leases: Lease[] = [];
 
   const session = async () => {
+    // Loaded here: a transfer through the gate never needs them (~80 ms of start-up).
+    const [{ resolve, resolveHops }, { ConnectionManager }, { createSecurity }] = await Promise.all([
+      import("../../config/resolve.js"),
+      import("../../connection/manager.js"),
+      import("../../connection/security.js"),
+    ]);
     const items = [
       ...(remote.user !== null ? [{ kind: "user" as const, value: remote.user }] : []),
       ...(remote.port !== null ? [{ kind: "port" as const, value: String(remote.port) }] : []),
@@ -104,6 +148,23 @@ export async function runTar(args: ParsedTarArgs): Promise<number> {
     ...(args.quiet ? {} : { onProgress: reporter.listener }),
   };
   try {
+    const gate = transferGateEligible(args.verbosity) ? await runningGate() : null;
+    if (gate !== null) {
+      const done = await transferThroughGate(gate, gateRequest(args, remote, local), {
+        onProgress: reporter.listener,
+        // Warnings (Permanently added ...): ssh -q silences them too.
+        message: (text) => {
+          if (!args.quiet) process.stderr.write(`${tty ? "\r\x1b[K" : ""}${printable(text)}\n`);
+        },
+        entry: (line) => say(printable(line)),
+        interrupted: () => ({ code: "JG_TAR_INTERRUPTED", message: interruptedMessage(args) }),
+      });
+      if (done !== null) {
+        reporter.finish();
+        return 0;
+      }
+    }
+    const { pull, push } = await import("../../transfer/tar.js");
     if (isPush) {
       await push({
         ...common,
