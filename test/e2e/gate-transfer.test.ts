@@ -196,6 +196,45 @@ describeE2E("cp, push and pull through the gate", "netns", () => {
     expect(readdirSync(out)).toEqual([]);
   });
 
+  it("relays a host key question to the cp CLI (askpass here), and the gate's warnings", () => {
+    const d = dir("ask");
+    const knownHosts = join(d, "known_hosts");
+    writeFileSync(knownHosts, "");
+    const askpass = join(d, "askpass.sh");
+    const asked = join(d, "asked");
+    writeFileSync(askpass, `#!/bin/sh\nprintf '%s\\n' "$1" >> ${asked}\necho yes\n`, { mode: 0o700 });
+    writeFileSync(join(d, "f.txt"), "asked first\n");
+    const held = gateStatus().connections.length;
+    const r = jumpgate(
+      [
+        "cp",
+        "-F",
+        cfg,
+        // A route of its own (a ProxyCommand), so the gate opens a new connection to mcgonagall and
+        // checks its key against an empty known_hosts.
+        "-o",
+        `ProxyCommand=ssh -F ${lab.configPath} -W %h:%p jaguar`,
+        "-o",
+        `UserKnownHostsFile=${knownHosts}`,
+        "-o",
+        "StrictHostKeyChecking=ask",
+        "-o",
+        "BatchMode=no",
+        join(d, "f.txt"),
+        `mcgonagall:${d}/copied.txt`,
+      ],
+      { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DISPLAY: "" },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(d, "copied.txt"), "utf8")).toBe("asked first\n");
+    expect(readFileSync(asked, "utf8")).toMatch(/authenticity of host .* can't be established/);
+    expect(readFileSync(knownHosts, "utf8")).toMatch(/ssh-ed25519/);
+    // The gate's warning reached this CLI's stderr, before the summary.
+    expect(r.stderr).toMatch(/Permanently added .*\ncp: 1 file, /);
+    // It was the gate that connected (and keeps the new route for the next command).
+    expect(gateStatus().connections.length).toBe(held + 1);
+  });
+
   it("a cp CLI SIGKILLed mid-copy aborts only its transfer; the gate and another session go on", async () => {
     const src = dir("killed");
     const big = join(src, "huge.bin");
