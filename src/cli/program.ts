@@ -33,28 +33,34 @@ export function buildProgram(): Command {
       "after",
       `
 Examples:
-  jumpgate ssh mcgonagall hostname         run a command through jaguar (ProxyJump in ~/.ssh/config)
-  jumpgate config mcgonagall               resolve ~/.ssh/config as 'ssh -G mcgonagall' does
-  jumpgate config --route mcgonagall       show the hops: you -> jaguar -> mcgonagall
-  jumpgate demo                            a bastion and an internal host in-process, through jumpgate`,
+  jumpgate ssh mcgonagall hostname                      run a command through jaguar (ProxyJump in ~/.ssh/config)
+  jumpgate config mcgonagall                            resolve ~/.ssh/config as 'ssh -G mcgonagall' does
+  jumpgate config --route mcgonagall                    show the hops: you -> jaguar -> mcgonagall
+  jumpgate forward mcgonagall -L 1111:localhost:12345   mcgonagall's localhost-only service here
+  jumpgate cp -r mcgonagall:/srv/data ./data            scp-like copies over SFTP, through any route
+  jumpgate push --gitignore . mcgonagall:src/app        a project tree as tar over ssh, in-process
+  jumpgate gate start                                   keep connections open: the next commands make no handshake
+  jumpgate dash                                         live view of the gate's connections, tunnels and copies
+  eval $(jumpgate agent)                                an ssh-agent for OpenSSH's ssh and ssh-add (and jumpgate)
+  jumpgate demo                                         a bastion and an internal host in-process, through jumpgate`,
     );
   program.exitOverride();
   // Subcommands like `ssh` take their own options after the destination (e.g. `ls -h`).
   program.enablePositionalOptions();
   registerSshCommand(program);
-  registerConfigCommand(program);
-  registerDemoCommand(program);
-  registerDoctorCommand(program);
-  registerAddCommand(program);
-  registerAgentCommand(program);
   registerForwardCommand(program);
   registerCpCommand(program);
-  registerDashCommand(program);
   registerPushCommand(program);
   registerPullCommand(program);
   registerGateCommand(program);
-  registerStatusCommand(program);
   registerTunnelsCommand(program);
+  registerStatusCommand(program);
+  registerDashCommand(program);
+  registerAgentCommand(program);
+  registerAddCommand(program);
+  registerConfigCommand(program);
+  registerDemoCommand(program);
+  registerDoctorCommand(program);
   return program;
 }
 
