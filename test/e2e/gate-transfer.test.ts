@@ -29,6 +29,7 @@ import { makeTree, manifest, manifestDiff } from "../support/tar-tree.js";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const bin = join(repo, "bin/jumpgate.js");
+const moduleTrace = join(repo, "test/support/module-trace.mjs");
 
 interface Run {
   code: number | null;
@@ -76,6 +77,24 @@ describeE2E("cp, push and pull through the gate", "netns", () => {
     return d;
   };
   const gateStatus = () => JSON.parse(jumpgate(["status", "--json"]).stdout);
+
+  let traces = 0;
+  /** A run with the modules it resolved (test/support/module-trace.mjs): which path it took. */
+  const traced = (args: string[], extra: NodeJS.ProcessEnv = {}) => {
+    const file = join(work, `modules-${traces++}.txt`);
+    const r = spawnSync(process.execPath, ["--import", moduleTrace, bin, ...args], {
+      env: { ...env(), JG_MODULE_TRACE: file, ...extra },
+      timeout: 60_000,
+    });
+    const modules = existsSync(file) ? readFileSync(file, "utf8").split("\n") : [];
+    return {
+      code: r.status,
+      stdout: r.stdout.toString(),
+      stderr: r.stderr.toString(),
+      commander: modules.some((m) => m.includes("/node_modules/commander/")),
+      gateTransfer: modules.some((m) => m.endsWith("/dist/cli/gate/transfer.js")),
+    };
+  };
 
   /** A subscription to the gate, as the dashboard has: every event it sends, in order. */
   const subscribe = async () => {
@@ -336,6 +355,67 @@ describeE2E("cp, push and pull through the gate", "netns", () => {
     expect(q.status).toBe(0);
     expect(manifestDiff(manifest(tree), manifest(join(back, "here")))).toEqual([]);
     expect(counts()).toEqual(before);
+  }, 60_000);
+
+  it("with a gate running, cp, push and pull skip commander; help, usage errors and -v are commander's as before", () => {
+    const d = dir("light");
+    writeFileSync(join(d, "f.txt"), "light\n");
+    const remote = join(work, "light-remote");
+    const before = counts();
+    for (const args of [
+      ["cp", "-q", "-F", cfg, join(d, "f.txt"), `mcgonagall:${remote}-cp.txt`],
+      ["push", "-q", "-F", cfg, d, `mcgonagall:${remote}`],
+      ["pull", "-q", "-F", cfg, `mcgonagall:${remote}`, join(work, "light-back")],
+    ]) {
+      const r = traced(args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toBe("");
+      expect(r.gateTransfer).toBe(true);
+      expect(r.commander, args[0]).toBe(false);
+    }
+    expect(readFileSync(`${remote}-cp.txt`, "utf8")).toBe("light\n");
+    expect(readFileSync(join(work, "light-back", "f.txt"), "utf8")).toBe("light\n");
+    expect(counts()).toEqual(before);
+
+    // Help, bad usage, JUMPGATE_NO_GATE=1 go through commander (the trace sees it there), with the
+    // words and status they have without a gate.
+    const noGate = { JUMPGATE_NO_GATE: "1" };
+    for (const args of [
+      ["cp", "--help"],
+      ["push", "-h"],
+      ["pull", "-hq", "x:y", "z"],
+      ["cp", "only-one"],
+      ["cp", "-O", "a", "h:b"],
+      ["push", "--compress", "bzip9", d, "mcgonagall:x"],
+      ["pull", "--no-such-option", "mcgonagall:x", "y"],
+      ["cp", "--", "-q", "a"],
+    ]) {
+      const r = traced(args);
+      const direct = traced(args, noGate);
+      expect(r.commander, args.join(" ")).toBe(true);
+      expect(direct.commander).toBe(true);
+      expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        code: direct.code,
+        stdout: direct.stdout,
+        stderr: direct.stderr,
+      });
+      expect(r.code === 0 ? r.stdout : r.stderr).toMatch(
+        /^(Usage: jumpgate (cp|push|pull) |jumpgate: JG_USAGE: )/,
+      );
+    }
+    // An operand refused once parsed (push takes host:dir second): the light path's words are the
+    // same as commander's path.
+    const swapped = traced(["push", "-F", cfg, `mcgonagall:${remote}`, d]);
+    const swappedDirect = traced(["push", "-F", cfg, `mcgonagall:${remote}`, d], noGate);
+    expect(swapped.commander).toBe(false);
+    expect(swapped.code).toBe(2);
+    expect(swapped.stderr).toMatch(/^jumpgate: JG_USAGE: /);
+    expect([swapped.code, swapped.stderr]).toEqual([swappedDirect.code, swappedDirect.stderr]);
+    // -v wants this process's debug output: a direct connection, through commander.
+    const verbose = traced(["cp", "-v", "-F", cfg, join(d, "f.txt"), `mcgonagall:${remote}-v.txt`]);
+    expect(verbose.code, verbose.stderr).toBe(0);
+    expect(verbose.commander).toBe(true);
+    expect(counts()[1]).toBe((before[1] ?? 0) + 1);
   }, 60_000);
 
   it("a push or pull error comes back with its code and status, and creates nothing", () => {

@@ -9,7 +9,7 @@
 import { resolve as resolvePath } from "node:path";
 import type { ConnectionManager } from "../../connection/manager.js";
 import { JumpgateError } from "../../errors.js";
-import { errorFromWire } from "../../gate/client.js";
+import { errorFromWire, type GateClient } from "../../gate/client.js";
 import type { CopyResult, Location } from "../../transfer/copy.js";
 import { chooseProgressMode, createProgressReporter, printable } from "../../transfer/progress.js";
 import { type Operand, parseOperand, type RemoteHostSpec } from "../../transfer/remotepath.js";
@@ -34,8 +34,12 @@ function logLevel(args: ParsedCpArgs): LogLevel {
   return args.quiet ? "ERROR" : "INFO";
 }
 
-/** Runs `jumpgate cp`; resolves with the exit status. */
-export async function runCp(args: ParsedCpArgs): Promise<number> {
+/**
+ * Runs `jumpgate cp`; resolves with the exit status. `gate` is a gate client the caller already
+ * connected (main.ts's light path, which decided on the gate before loading commander); without
+ * it, a running gate is looked for here.
+ */
+export async function runCp(args: ParsedCpArgs, gate?: GateClient): Promise<number> {
   const operands = args.operands.map(parseOperand);
   const locations = operands.map(toLocation);
   const target = locations.pop() as Location;
@@ -84,11 +88,11 @@ export async function runCp(args: ParsedCpArgs): Promise<number> {
     process.stderr.write(`${clearBar}jumpgate: ${error.code}: ${printable(error.message)}\n`);
   };
   try {
-    const gate = transferGateEligible(args.verbosity) ? await runningGate() : null;
+    const client = gate ?? (transferGateEligible(args.verbosity) ? await runningGate() : null);
     let result: Pick<CopyResult, "files" | "errors"> | null = null;
-    if (gate !== null) {
+    if (client !== null) {
       const done = await transferThroughGate(
-        gate,
+        client,
         {
           op: "cp",
           items: args.items,

@@ -8,6 +8,7 @@
 import { resolve as resolvePath } from "node:path";
 import type { ConnectionManager, Lease } from "../../connection/manager.js";
 import { JumpgateError } from "../../errors.js";
+import type { GateClient } from "../../gate/client.js";
 import type { TransferArgs } from "../../gate/transfer.js";
 import { chooseProgressMode, createProgressReporter, printable } from "../../transfer/progress.js";
 import { type Operand, parseOperand } from "../../transfer/remotepath.js";
@@ -88,8 +89,11 @@ function gateRequest(args: ParsedTarArgs, remote: RemoteOperand, local: string |
   };
 }
 
-/** Runs push or pull; resolves with the exit status. */
-export async function runTar(args: ParsedTarArgs): Promise<number> {
+/**
+ * Runs push or pull; resolves with the exit status. `gate` is a gate client the caller already
+ * connected (main.ts's light path); without it, a running gate is looked for here.
+ */
+export async function runTar(args: ParsedTarArgs, gate?: GateClient): Promise<number> {
   const isPush = args.command === "push";
   const remote = remoteOperand(args, args.operands[isPush ? 1 : 0] as string);
   const localText = args.operands[isPush ? 0 : 1];
@@ -148,9 +152,9 @@ export async function runTar(args: ParsedTarArgs): Promise<number> {
     ...(args.quiet ? {} : { onProgress: reporter.listener }),
   };
   try {
-    const gate = transferGateEligible(args.verbosity) ? await runningGate() : null;
-    if (gate !== null) {
-      const done = await transferThroughGate(gate, gateRequest(args, remote, local), {
+    const client = gate ?? (transferGateEligible(args.verbosity) ? await runningGate() : null);
+    if (client !== null) {
+      const done = await transferThroughGate(client, gateRequest(args, remote, local), {
         onProgress: reporter.listener,
         // Warnings (Permanently added ...): ssh -q silences them too.
         message: (text) => {
