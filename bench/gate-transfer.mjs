@@ -4,7 +4,11 @@
 // OpenSSH's scp (new connection each time) and scp with ControlMaster/ControlPersist warm, on the
 // same two real sshd servers and the same ssh_config (the setup is bench/gate.mjs's). The sshd
 // logs prove the routes: gate and ControlMaster runs cause no login, the others one per hop.
-// Usage: node bench/gate-transfer.mjs [--runs 10]   (needs dist/: npx tsc -p tsconfig.build.json)
+// Also times, in fresh processes, the module loading of the CLI's two paths for cp: the light one a
+// gate run takes (main.ts, cp's parser, the gate client, the runner) and commander's (every
+// command registered). --compare DIR adds the gate cases run with another built checkout's
+// bin/jumpgate.js (e.g. the commit before a change), interleaved with the others.
+// Usage: node bench/gate-transfer.mjs [--runs 10] [--compare DIR]   (needs dist/: npx tsc -p tsconfig.build.json)
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   accessSync,
@@ -334,6 +338,30 @@ function timeRun(cmd, args, env) {
   });
 }
 
+/**
+ * The module loading of one of cp's CLI paths, in a fresh process from its first line: "light"
+ * (a gate runs: no commander) or "commander" (help, usage errors, -v, no gate).
+ */
+async function probe(dist, path) {
+  const t0 = performance.now();
+  await import(`${dist}cli/main.js`);
+  if (path === "commander") await import(`${dist}cli/program.js`);
+  else {
+    await import(`${dist}cli/commands/cp.js`);
+    await import(`${dist}cli/gate/transfer.js`);
+  }
+  await import(`${dist}cli/cp/run.js`);
+  process.stdout.write(`${JSON.stringify({ startup: t0, load: performance.now() - t0 })}\n`);
+}
+const PROBE_SOURCE = `await (${probe.toString()})(process.argv[1], process.argv[2]);`;
+
+function probeLoad(path) {
+  const dist = new URL("../dist/", import.meta.url).href;
+  const r = spawnSync(NODE, ["--input-type=module", "-e", PROBE_SOURCE, dist, path], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`probe ${path} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The benchmark
 
@@ -341,6 +369,9 @@ async function bench() {
   const runsArg = process.argv.indexOf("--runs");
   const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
   if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new Error("--runs takes 1..1000");
+  const compareArg = process.argv.indexOf("--compare");
+  const compareBin = compareArg > 0 ? join(process.argv[compareArg + 1], "bin/jumpgate.js") : null;
+  if (compareBin !== null) accessSync(compareBin);
   const ssh = findProgram("ssh");
   const scp = findProgram("scp");
   owned.ssh = ssh;
@@ -435,6 +466,20 @@ async function bench() {
       route: [0, 0],
     },
   };
+  if (compareBin !== null) {
+    cases.cpGateCompare = {
+      label: `jumpgate cp via the warm gate, ${process.argv[compareArg + 1]}`,
+      argv: [NODE, [compareBin, ...cpArgs]],
+      env: gateEnv,
+      route: [0, 0],
+    };
+    cases.pushGateCompare = {
+      label: `jumpgate push via the warm gate, ${process.argv[compareArg + 1]}`,
+      argv: [NODE, [compareBin, ...pushArgs]],
+      env: gateEnv,
+      route: [0, 0],
+    };
+  }
   const measure = async (c, route = c.route) => {
     const before = logins();
     const r = await timeRun(...c.argv, c.env);
@@ -454,10 +499,13 @@ async function bench() {
     .map((n) => join(dir, n));
   const names = Object.keys(cases);
   const samples = Object.fromEntries(names.map((k) => [k, []]));
+  const loads = { light: [], commander: [] };
   for (let round = 0; round < runs; round++) {
     // Rotated order each round, so a drift in the machine's load spreads over every client.
     const order = names.map((_, i) => names[(i + round) % names.length]);
     for (const name of order) samples[name].push(await measure(cases[name]));
+    for (const path of round % 2 ? ["commander", "light"] : ["light", "commander"])
+      loads[path].push(probeLoad(path));
   }
   const print = (line = "") => console.log(line);
   print(
@@ -474,8 +522,26 @@ async function bench() {
   const m = (k) => median(samples[k]);
   for (const k of names) {
     const v = samples[k];
-    print(`| ${cases[k].label} | ${ms(m(k))} | ${ms(p90(v))} | ${ms(Math.min(...v))} |`);
+    print(
+      `| ${cases[k].label.replaceAll("|", "\\|")} | ${ms(m(k))} | ${ms(p90(v))} | ${ms(Math.min(...v))} |`,
+    );
   }
+  print();
+  print("module loading of cp's CLI paths, fresh process, from its first line:");
+  print();
+  print("| path | median (ms) | p90 (ms) |");
+  print("|---|---:|---:|");
+  const loadMs = (path) => loads[path].map((l) => l.load);
+  print(
+    `| light (gate running): main, cp's parser, gate client + codec, cp runner | ${ms(median(loadMs("light")))} | ${ms(p90(loadMs("light")))} |`,
+  );
+  print(
+    `| commander (help, usage errors, -v, no gate): main, commander, every command, cp runner | ${ms(median(loadMs("commander")))} | ${ms(p90(loadMs("commander")))} |`,
+  );
+  const startups = [...loads.light, ...loads.commander].map((l) => l.startup);
+  print(
+    `| (Node's own start-up before the first line, for scale) | ${ms(median(startups))} | ${ms(p90(startups))} |`,
+  );
   print();
   print(
     `cp: the gate saves ${ms(m("cpDirect") - m("cpGate"))} ms per command (${(m("cpDirect") / m("cpGate")).toFixed(2)}x); vs scp with ControlMaster ${(m("cpGate") / m("scpMaster")).toFixed(2)}x, vs plain scp ${(m("scp") / m("cpGate")).toFixed(2)}x faster`,
@@ -483,6 +549,11 @@ async function bench() {
   print(
     `push: the gate saves ${ms(m("pushDirect") - m("pushGate"))} ms per command (${(m("pushDirect") / m("pushGate")).toFixed(2)}x); vs tar|ssh with ControlMaster ${(m("pushGate") / m("tarMaster")).toFixed(2)}x`,
   );
+  if (compareBin !== null) {
+    print(
+      `vs ${process.argv[compareArg + 1]}: cp via the gate ${ms(m("cpGateCompare") - m("cpGate"))} ms, push via the gate ${ms(m("pushGateCompare") - m("pushGate"))} ms faster here (medians)`,
+    );
+  }
 }
 
 installTeardownHooks();
