@@ -13,6 +13,7 @@ import {
 } from "ssh2";
 import { JumpgateError } from "../errors.js";
 import type { Logger } from "../util/log.js";
+import { type AckNudge, startAckNudge } from "./acknudge.js";
 import type { Ssh2Algorithms } from "./algorithms.js";
 
 /** ssh2's authHandler callback, as auth.ts builds it. */
@@ -112,6 +113,7 @@ export class SshSession {
   private readonly incomingUnix = new Map<string, IncomingHandler>();
   private rekeys = 0;
   private transportBytes = 0;
+  private nudge: AckNudge | null = null;
 
   private constructor(
     readonly client: Client,
@@ -158,6 +160,10 @@ export class SshSession {
       };
       client.on("ready", () => {
         session.startRekeyBudget(opts.sock, opts.rekey, opts.log);
+        // Without it, every request/reply through a jump hop waits ~40 ms (see acknudge.ts).
+        const nudge = startAckNudge(opts.sock, () => (client as unknown as { _protocol?: object })._protocol);
+        session.nudge = nudge;
+        session.onClose(() => nudge.stop());
         finish();
       });
       // OpenSSH's ConnectTimeout also covers the banner exchange: a server that accepts the TCP
@@ -250,6 +256,11 @@ export class SshSession {
   /** How many rekeys this session started on its budget (tests, `jumpgate doctor`-style stats). */
   get rekeyCount(): number {
     return this.rekeys;
+  }
+
+  /** SSH_MSG_IGNORE packets sent to hurry a Nagle-bound server's ACK (see acknudge.ts). */
+  get ackNudges(): number {
+    return this.nudge?.sent ?? 0;
   }
 
   /** Bytes on the transport (both directions, encrypted) since the last rekey. */
