@@ -799,13 +799,13 @@ async function startNetnsTopology(t: TopologyInput): Promise<Topology> {
   const unixListen = (sock: string): string => `UNIX-LISTEN:${sock},fork,unlink-early,mode=600`;
   // Inner hops first, so no listener ever forwards into a socket that does not exist yet.
   await settleAll([
-    launchSocat(t.res, "mcgonagall-unix-to-sshd", [unixListen(mcgSock), "TCP:127.0.0.1:22"], mcgNs),
-    launchSocat(t.res, "jaguar-unix-to-sshd", [unixListen(jaguarSock), "TCP:127.0.0.1:22"], jaguarNs),
+    launchSocat(t.res, "mcgonagall-unix-to-sshd", [unixListen(mcgSock), "TCP:127.0.0.1:22,nodelay"], mcgNs),
+    launchSocat(t.res, "jaguar-unix-to-sshd", [unixListen(jaguarSock), "TCP:127.0.0.1:22,nodelay"], jaguarNs),
   ]);
   await launchSocat(
     t.res,
     "jaguar-to-mcgonagall",
-    [`TCP-LISTEN:${mcgonagall.port},bind=${mcgonagall.host},reuseaddr,fork`, `UNIX-CONNECT:${mcgSock}`],
+    [`TCP-LISTEN:${mcgonagall.port},bind=${mcgonagall.host},reuseaddr,fork,nodelay`, `UNIX-CONNECT:${mcgSock}`],
     jaguarNs,
   );
   const bridgePort = await launchRootBridge(t.res, jaguarSock);
@@ -822,7 +822,7 @@ async function launchRootBridge(res: LabResources, jaguarSock: string): Promise<
     const port = await freePort("127.0.0.1");
     try {
       await launchSocat(res, "client-to-jaguar", [
-        `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`,
+        `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,nodelay`,
         `UNIX-CONNECT:${jaguarSock}`,
       ]);
       return port;
