@@ -805,7 +805,10 @@ async function startNetnsTopology(t: TopologyInput): Promise<Topology> {
   await launchSocat(
     t.res,
     "jaguar-to-mcgonagall",
-    [`TCP-LISTEN:${mcgonagall.port},bind=${mcgonagall.host},reuseaddr,fork,nodelay`, `UNIX-CONNECT:${mcgSock}`],
+    [
+      `TCP-LISTEN:${mcgonagall.port},bind=${mcgonagall.host},reuseaddr,fork,nodelay`,
+      `UNIX-CONNECT:${mcgSock}`,
+    ],
     jaguarNs,
   );
   const bridgePort = await launchRootBridge(t.res, jaguarSock);
