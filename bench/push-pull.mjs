@@ -7,36 +7,21 @@
 // is checked (file count and total bytes) so that a fast wrong transfer cannot win.
 // Usage: node bench/push-pull.mjs [--files 5000] [--mib 50] [--runs 1]
 //        (needs dist/: npx tsc -p tsconfig.build.json)
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import {
-  accessSync,
-  chmodSync,
-  constants,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { createServer } from "node:net";
-import os from "node:os";
-import { delimiter, join } from "node:path";
+import { lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
-
-const JUMPGATE = fileURLToPath(new URL("../bin/jumpgate.js", import.meta.url));
-const NODE = process.execPath;
-/** One pinned suite for every client and server, so all clients do exactly the same crypto. */
-const CRYPTO = {
-  Ciphers: "aes128-gcm@openssh.com",
-  KexAlgorithms: "curve25519-sha256",
-  HostKeyAlgorithms: "ssh-ed25519",
-};
-const READY_TIMEOUT_MS = 10_000;
+import {
+  findProgram,
+  installTeardownHooks,
+  JUMPGATE,
+  machineInfo,
+  NODE,
+  startServers,
+  teardown,
+  writeSshConfig,
+} from "./lib/lab.mjs";
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,244 +31,28 @@ const FILES = arg("files", 5000);
 const MIB = arg("mib", 50);
 const RUNS = arg("runs", 1);
 
-/** sshd lives in sbin, often missing from PATH. */
-function findProgram(name) {
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin", "/sbin"];
-  for (const dir of dirs) {
-    if (dir === "") continue;
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {
-      // Not here.
-    }
-  }
-  throw new Error(`${name} not found (Debian: apt-get install openssh-client openssh-server)`);
-}
-
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-function readText(file) {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-function machineInfo(ssh) {
-  const cpus = os.cpus();
-  const osRelease = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readText("/etc/os-release"))?.[1] ?? os.type();
-  // `ssh -V` prints on stderr.
-  const sshVersion = spawnSync(ssh, ["-V"], { encoding: "utf8" }).stderr.trim();
-  return [
-    `CPU: ${cpus[0]?.model ?? "unknown"}, ${cpus.length} cores; RAM ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    `OS: ${osRelease}, kernel ${os.release()}; Node.js ${process.version}; ${sshVersion}`,
-  ];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Everything the benchmark starts, and its teardown (normal end, error, SIGINT/SIGTERM/SIGHUP)
-
-const owned = { dir: null, servers: [], client: null };
-
-/** Descendants of `roots` (sshd's per-connection processes, the remote shells), via /proc. */
-function descendantsOf(roots) {
-  if (process.platform !== "linux") return [];
-  const children = new Map();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readText(`/proc/${name}/stat`);
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    if (!children.has(ppid)) children.set(ppid, []);
-    children.get(ppid).push(Number(name));
-  }
-  const out = [];
-  const queue = [...roots];
-  while (queue.length > 0 && out.length < 10_000) {
-    for (const child of children.get(queue.shift()) ?? []) {
-      out.push(child);
-      queue.push(child);
-    }
-  }
-  return out;
-}
-
-function kill(pid, sig) {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // Already gone.
-  }
-}
-
-/** Synchronous, so that it also works from the "exit" hook. */
-function teardownSync() {
-  if (owned.client?.exitCode === null) kill(owned.client.pid, "SIGKILL");
-  const leaders = owned.servers.filter((s) => s.exitCode === null).map((s) => s.pid);
-  for (const pid of descendantsOf(leaders)) kill(pid, "SIGKILL");
-  for (const pid of leaders) kill(pid, "SIGKILL");
-  owned.servers = [];
-  if (owned.dir !== null) rmSync(owned.dir, { recursive: true, force: true });
-  owned.dir = null;
-}
-
-/** Polite version for a normal end: children first, then sshd with SIGTERM, SIGKILL if it lingers. */
-async function teardown() {
-  const servers = owned.servers.filter((s) => s.exitCode === null);
-  for (const pid of descendantsOf(servers.map((s) => s.pid))) kill(pid, "SIGKILL");
-  for (const s of servers) kill(s.pid, "SIGTERM");
-  const deadline = Date.now() + 2_000;
-  while (servers.some((s) => s.exitCode === null && s.signalCode === null) && Date.now() < deadline) {
-    await sleep(20);
-  }
-  teardownSync();
-}
-
-function installTeardownHooks() {
-  process.on("exit", teardownSync);
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-    process.once(sig, () => {
-      console.error(`\npush-pull bench: ${sig}: stopping the sshd servers, removing the temp dir`);
-      teardownSync();
-      process.exit(128 + os.constants.signals[sig]);
-    });
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The two servers and the client files
-
-function keygen(sshKeygen, path, comment) {
-  execFileSync(sshKeygen, ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path], { stdio: "ignore" });
-  return readFileSync(`${path}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
-}
-
-/** ssh_config and sshd_config values split on whitespace: quote a path that has some. */
-const q = (value) => (/[\s"]/.test(value) ? `"${value.replaceAll('"', '\\"')}"` : value);
-
-/** The lab's sshd settings (test/support/sshd-config.ts), plus the pinned crypto. */
-function sshdConfig(s, port, authorizedKeys) {
-  return `${[
-    `ListenAddress 127.0.0.1:${port}`,
-    `HostKey ${q(s.hostKey)}`,
-    `PidFile ${q(join(s.dir, "sshd.pid"))}`,
-    `AuthorizedKeysFile ${q(authorizedKeys)}`,
-    "PermitRootLogin prohibit-password",
-    "PasswordAuthentication no",
-    "KbdInteractiveAuthentication no",
-    "PubkeyAuthentication yes",
-    "StrictModes no",
-    "AllowTcpForwarding yes",
-    "AllowStreamLocalForwarding yes",
-    "GatewayPorts no",
-    "AllowAgentForwarding yes",
-    "PermitTunnel no",
-    "X11Forwarding no",
-    "UsePAM no",
-    "MaxStartups 100",
-    "MaxSessions 100",
-    "Subsystem sftp internal-sftp",
-    "LogLevel VERBOSE",
-    ...Object.entries(CRYPTO).map(([k, v]) => `${k} ${v}`),
-    // sshd runs every command as `$SHELL -c command`; bash then sources ~/.bashrc because it sees
-    // SSH_CLIENT, unless it is not a top-level shell. The benchmarking user's ~/.bashrc (pyenv,
-    // conda, nvm...) is not what is compared here, and can cost more than both clients together.
-    "SetEnv SHLVL=1",
-  ].join("\n")}\n`;
-}
-
-/** sshd -D -e on a free loopback port; waits for "Server listening" (retries a taken port). */
-async function startSshd(sshd, s, authorizedKeys) {
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const port = await freePort();
-    writeFileSync(s.config, sshdConfig(s, port, authorizedKeys), { mode: 0o600 });
-    writeFileSync(s.log, "", { mode: 0o600 });
-    const proc = spawn(sshd, ["-D", "-e", "-f", s.config, "-E", s.log], { stdio: "ignore" });
-    owned.servers.push(proc);
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline && proc.exitCode === null && !/Server listening on/.test(readText(s.log))) {
-      await sleep(10);
-    }
-    if (/Server listening on/.test(readText(s.log))) return port;
-    kill(proc.pid, "SIGKILL");
-    if (!readText(s.log).includes("Address already in use")) {
-      throw new Error(`${s.name} sshd did not start on 127.0.0.1:${port}:\n${readText(s.log)}`);
-    }
-  }
-  throw new Error(`${s.name} sshd: no free port after 3 attempts`);
-}
-
+/** sshd jaguar and sshd mcgonagall; mcgonagall reached directly ("direct") and through jaguar. */
 async function setUp() {
-  const sshd = findProgram("sshd");
-  const sshKeygen = findProgram("ssh-keygen");
-  const base = /\s/.test(os.tmpdir()) ? "/tmp" : os.tmpdir();
-  owned.dir = mkdtempSync(join(base, "jg-bench-tar-"));
-  chmodSync(owned.dir, 0o700);
-  const dir = owned.dir;
-  if (process.getuid?.() === 0) mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
-  const identity = join(dir, "id_ed25519");
-  const authorizedKeys = join(dir, "authorized_keys");
-  writeFileSync(authorizedKeys, `${keygen(sshKeygen, identity, "jumpgate-bench-user")}\n`, { mode: 0o600 });
-  const servers = {};
-  for (const name of ["jaguar", "mcgonagall"]) {
-    const sdir = join(dir, name);
-    mkdirSync(sdir, { mode: 0o700 });
-    const s = {
-      name,
-      dir: sdir,
-      hostKey: join(sdir, "ssh_host_ed25519_key"),
-      config: join(sdir, "sshd_config"),
-      log: join(sdir, "sshd.log"),
-    };
-    s.publicKey = keygen(sshKeygen, s.hostKey, `${name}-host`);
-    s.port = await startSshd(sshd, s, authorizedKeys);
-    servers[name] = s;
-  }
-  const knownHosts = join(dir, "known_hosts");
-  writeFileSync(
-    knownHosts,
-    Object.values(servers)
-      .map((s) => `[127.0.0.1]:${s.port} ${s.publicKey}\n`)
-      .join(""),
-    { mode: 0o600 },
-  );
-  const config = join(dir, "ssh_config");
-  writeFileSync(
-    config,
-    `${[
+  const lab = await startServers("jg-bench-tar-", ["jaguar", "mcgonagall"]);
+  const [jaguar, mcgonagall] = lab.servers;
+  const config = writeSshConfig(
+    lab,
+    [
       // "direct": mcgonagall's sshd straight; "mcgonagall": the same sshd through jaguar.
       "Host direct",
       "  HostName 127.0.0.1",
-      `  Port ${servers.mcgonagall.port}`,
+      `  Port ${mcgonagall.port}`,
       "Host mcgonagall",
       "  HostName 127.0.0.1",
-      `  Port ${servers.mcgonagall.port}`,
+      `  Port ${mcgonagall.port}`,
       "  ProxyJump jaguar",
       "Host jaguar",
       "  HostName 127.0.0.1",
-      `  Port ${servers.jaguar.port}`,
-      "Host *",
-      `  User ${os.userInfo().username}`,
-      `  IdentityFile ${q(identity)}`,
-      "  IdentitiesOnly yes",
-      `  UserKnownHostsFile ${q(knownHosts)}`,
-      "  StrictHostKeyChecking yes",
-      "  BatchMode yes",
-      ...Object.entries(CRYPTO).map(([k, v]) => `  ${k} ${v}`),
-    ].join("\n")}\n`,
-    { mode: 0o600 },
+      `  Port ${jaguar.port}`,
+    ],
+    { isolated: false },
   );
-  return { dir, config };
+  return { dir: lab.dir, config };
 }
 
 /** A project-like tree: FILES files in directories of 50, sizes spread around the average. */
@@ -330,7 +99,7 @@ function timed(label, command, args) {
 }
 
 async function bench() {
-  installTeardownHooks();
+  installTeardownHooks("push-pull bench");
   const { dir, config } = await setUp();
   const ssh = findProgram("ssh");
   const scp = findProgram("scp");

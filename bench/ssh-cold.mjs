@@ -7,36 +7,22 @@
 // (`jumpgate --version`, `ssh -V`), time to first byte of `echo ok`, and jumpgate's phases measured
 // inside the process (the probe below).
 // Usage: node bench/ssh-cold.mjs [--runs 15]   (needs dist/: npx tsc -p tsconfig.build.json)
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import {
-  accessSync,
-  chmodSync,
-  constants,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
-import { delimiter, join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
-
-const JUMPGATE = fileURLToPath(new URL("../bin/jumpgate.js", import.meta.url));
-const DIST = new URL("../dist/", import.meta.url).href;
-const NODE = process.execPath;
-/** One pinned suite for every client and server, so both clients do exactly the same crypto. */
-const CRYPTO = {
-  Ciphers: "aes128-gcm@openssh.com",
-  KexAlgorithms: "curve25519-sha256",
-  HostKeyAlgorithms: "ssh-ed25519",
-};
-const RUN_TIMEOUT_MS = 30_000;
-const READY_TIMEOUT_MS = 10_000;
+import {
+  CRYPTO,
+  DIST,
+  findProgram,
+  installTeardownHooks,
+  JUMPGATE,
+  loginCounter,
+  machineInfo,
+  NODE,
+  setUpJumpLab,
+  teardown,
+  timeRun,
+} from "./lib/lab.mjs";
+import { median, ms, p90 } from "./lib/stats.mjs";
 
 // ---------------------------------------------------------------------------------------------
 // The probe: one `jumpgate ssh <dest> <command>` done in-process with dist/'s modules, timing each
@@ -90,295 +76,6 @@ async function probe(dist, configFile, dest, command) {
 const PROBE_SOURCE = `await (${probe.toString()})(...process.argv.slice(1, 4), process.argv.slice(4).join(" "));`;
 
 // ---------------------------------------------------------------------------------------------
-// Helpers
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-/** Nearest-rank 90th percentile. */
-function p90(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil(sorted.length * 0.9) - 1)];
-}
-
-const ms = (v) => v.toFixed(1);
-
-/** sshd lives in sbin, often missing from PATH. */
-function findProgram(name) {
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin", "/sbin"];
-  for (const dir of dirs) {
-    if (dir === "") continue;
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {
-      // Not here.
-    }
-  }
-  throw new Error(`${name} not found (Debian: apt-get install openssh-client openssh-server)`);
-}
-
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-function readText(file) {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-function machineInfo(ssh) {
-  const cpus = os.cpus();
-  const osRelease = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readText("/etc/os-release"))?.[1] ?? os.type();
-  // `ssh -V` prints on stderr.
-  const sshVersion = spawnSync(ssh, ["-V"], { encoding: "utf8" }).stderr.trim();
-  return [
-    `CPU: ${cpus[0]?.model ?? "unknown"}, ${cpus.length} cores; RAM ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    `OS: ${osRelease}, kernel ${os.release()}; Node.js ${process.version}; ${sshVersion}`,
-  ];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Everything the benchmark starts, and its teardown (normal end, error, SIGINT/SIGTERM/SIGHUP)
-
-const owned = { dir: null, servers: [], client: null };
-
-/** Descendants of `roots` (sshd's per-connection processes, the remote shells), via /proc. */
-function descendantsOf(roots) {
-  if (process.platform !== "linux") return [];
-  const children = new Map();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readText(`/proc/${name}/stat`);
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    if (!children.has(ppid)) children.set(ppid, []);
-    children.get(ppid).push(Number(name));
-  }
-  const out = [];
-  const queue = [...roots];
-  while (queue.length > 0 && out.length < 10_000) {
-    for (const child of children.get(queue.shift()) ?? []) {
-      out.push(child);
-      queue.push(child);
-    }
-  }
-  return out;
-}
-
-function kill(pid, sig) {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // Already gone.
-  }
-}
-
-/** Synchronous, so that it also works from the "exit" hook. */
-function teardownSync() {
-  if (owned.client?.exitCode === null) kill(owned.client.pid, "SIGKILL");
-  const leaders = owned.servers.filter((s) => s.exitCode === null).map((s) => s.pid);
-  for (const pid of descendantsOf(leaders)) kill(pid, "SIGKILL");
-  for (const pid of leaders) kill(pid, "SIGKILL");
-  owned.servers = [];
-  if (owned.dir !== null) rmSync(owned.dir, { recursive: true, force: true });
-  owned.dir = null;
-}
-
-/** Polite version for a normal end: children first, then sshd with SIGTERM, SIGKILL if it lingers. */
-async function teardown() {
-  const servers = owned.servers.filter((s) => s.exitCode === null);
-  for (const pid of descendantsOf(servers.map((s) => s.pid))) kill(pid, "SIGKILL");
-  for (const s of servers) kill(s.pid, "SIGTERM");
-  const deadline = Date.now() + 2_000;
-  while (servers.some((s) => s.exitCode === null && s.signalCode === null) && Date.now() < deadline) {
-    await sleep(20);
-  }
-  teardownSync();
-}
-
-function installTeardownHooks() {
-  process.on("exit", teardownSync);
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-    process.once(sig, () => {
-      console.error(`\nssh-cold: ${sig}: stopping the sshd servers, removing the temp dir`);
-      teardownSync();
-      process.exit(128 + os.constants.signals[sig]);
-    });
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The two servers and the client files
-
-function keygen(sshKeygen, path, comment) {
-  execFileSync(sshKeygen, ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path], { stdio: "ignore" });
-  return readFileSync(`${path}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
-}
-
-/** ssh_config and sshd_config values split on whitespace: quote a path that has some. */
-const q = (value) => (/[\s"]/.test(value) ? `"${value.replaceAll('"', '\\"')}"` : value);
-
-/** The lab's sshd settings (test/support/sshd-config.ts), plus the pinned crypto. */
-function sshdConfig(s, port, authorizedKeys) {
-  return `${[
-    `ListenAddress 127.0.0.1:${port}`,
-    `HostKey ${q(s.hostKey)}`,
-    `PidFile ${q(join(s.dir, "sshd.pid"))}`,
-    `AuthorizedKeysFile ${q(authorizedKeys)}`,
-    "PermitRootLogin prohibit-password",
-    "PasswordAuthentication no",
-    "KbdInteractiveAuthentication no",
-    "PubkeyAuthentication yes",
-    "StrictModes no",
-    "AllowTcpForwarding yes",
-    "AllowStreamLocalForwarding yes",
-    "GatewayPorts no",
-    "AllowAgentForwarding yes",
-    "PermitTunnel no",
-    "X11Forwarding no",
-    "UsePAM no",
-    "MaxStartups 100",
-    "MaxSessions 100",
-    "Subsystem sftp internal-sftp",
-    "LogLevel VERBOSE",
-    ...Object.entries(CRYPTO).map(([k, v]) => `${k} ${v}`),
-    // sshd runs every command as `$SHELL -c command`; bash then sources ~/.bashrc because it sees
-    // SSH_CLIENT, unless it is not a top-level shell. The benchmarking user's ~/.bashrc (pyenv,
-    // conda, nvm...) is not what is compared here, and can cost more than both clients together.
-    "SetEnv SHLVL=1",
-  ].join("\n")}\n`;
-}
-
-/** sshd -D -e on a free loopback port; waits for "Server listening" (retries a taken port). */
-async function startSshd(sshd, s, authorizedKeys) {
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const port = await freePort();
-    writeFileSync(s.config, sshdConfig(s, port, authorizedKeys), { mode: 0o600 });
-    writeFileSync(s.log, "", { mode: 0o600 });
-    const proc = spawn(sshd, ["-D", "-e", "-f", s.config, "-E", s.log], { stdio: "ignore" });
-    owned.servers.push(proc);
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline && proc.exitCode === null && !/Server listening on/.test(readText(s.log))) {
-      await sleep(10);
-    }
-    if (/Server listening on/.test(readText(s.log))) return port;
-    kill(proc.pid, "SIGKILL");
-    if (!readText(s.log).includes("Address already in use")) {
-      throw new Error(`${s.name} sshd did not start on 127.0.0.1:${port}:\n${readText(s.log)}`);
-    }
-  }
-  throw new Error(`${s.name} sshd: no free port after 3 attempts`);
-}
-
-async function setUp() {
-  const sshd = findProgram("sshd");
-  const sshKeygen = findProgram("ssh-keygen");
-  // OpenSSH's ProxyJump passes `-F <config>` to the inner ssh through a shell, unquoted.
-  const base = /\s/.test(os.tmpdir()) ? "/tmp" : os.tmpdir();
-  owned.dir = mkdtempSync(join(base, "jg-bench-ssh-"));
-  chmodSync(owned.dir, 0o700);
-  const dir = owned.dir;
-  // sshd refuses to start as root without its privilege-separation directory.
-  if (process.getuid?.() === 0) mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
-  const identity = join(dir, "id_ed25519");
-  const authorizedKeys = join(dir, "authorized_keys");
-  writeFileSync(authorizedKeys, `${keygen(sshKeygen, identity, "jumpgate-bench-user")}\n`, { mode: 0o600 });
-  const servers = ["jaguar", "mcgonagall"].map((name) => {
-    const sdir = join(dir, name);
-    mkdirSync(sdir, { mode: 0o700 });
-    const s = {
-      name,
-      dir: sdir,
-      hostKey: join(sdir, "ssh_host_ed25519_key"),
-      config: join(sdir, "sshd_config"),
-      log: join(sdir, "sshd.log"),
-    };
-    s.publicKey = keygen(sshKeygen, s.hostKey, `${name}-host`);
-    return s;
-  });
-  for (const s of servers) s.port = await startSshd(sshd, s, authorizedKeys);
-  const [jaguar, mcgonagall] = servers;
-  const knownHosts = join(dir, "known_hosts");
-  writeFileSync(knownHosts, servers.map((s) => `[127.0.0.1]:${s.port} ${s.publicKey}\n`).join(""), {
-    mode: 0o600,
-  });
-  const config = join(dir, "ssh_config");
-  writeFileSync(
-    config,
-    `${[
-      "Host jaguar",
-      "  HostName 127.0.0.1",
-      `  Port ${jaguar.port}`,
-      "Host mcgonagall",
-      "  HostName 127.0.0.1",
-      `  Port ${mcgonagall.port}`,
-      "  ProxyJump jaguar",
-      "Host *",
-      `  User ${os.userInfo().username}`,
-      `  IdentityFile ${q(identity)}`,
-      "  IdentitiesOnly yes",
-      "  IdentityAgent none",
-      `  UserKnownHostsFile ${q(knownHosts)}`,
-      "  GlobalKnownHostsFile /dev/null",
-      "  StrictHostKeyChecking yes",
-      "  BatchMode yes",
-      "  ConnectTimeout 5",
-      ...Object.entries(CRYPTO).map(([k, v]) => `  ${k} ${v}`),
-    ].join("\n")}\n`,
-    { mode: 0o600 },
-  );
-  return { config, jaguar, mcgonagall };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Timing one client process
-
-/**
- * Runs one process; times from just before spawn() to its exit (what `time` and a shell see), and
- * to the first byte on stdout. Waits for its pipes to close too, so that runs never overlap.
- */
-function timeRun(cmd, args) {
-  return new Promise((resolveRun, reject) => {
-    const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    owned.client = child;
-    let firstByte = null;
-    let exitAt = null;
-    let stdout = "";
-    let stderr = "";
-    const timer = setTimeout(() => kill(child.pid, "SIGKILL"), RUN_TIMEOUT_MS);
-    child.stdout.on("data", (chunk) => {
-      firstByte ??= performance.now() - t0;
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("exit", () => {
-      exitAt = performance.now() - t0;
-    });
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      owned.client = null;
-      resolveRun({ code, signal, stdout, stderr, total: exitAt ?? performance.now() - t0, firstByte });
-    });
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
 // The benchmark
 
 async function bench() {
@@ -388,10 +85,9 @@ async function bench() {
   const ssh = findProgram("ssh");
   const info = machineInfo(ssh);
   const loadAtStart = os.loadavg()[0];
-  const { config, jaguar, mcgonagall } = await setUp();
+  const { config, jaguar, mcgonagall } = await setUpJumpLab("jg-bench-ssh-");
 
-  const logins = () =>
-    [jaguar, mcgonagall].map((s) => (readText(s.log).match(/Accepted publickey/g) ?? []).length);
+  const logins = loginCounter([jaguar, mcgonagall]);
   /** One client command; `route` = the logins it must cause on [jaguar, mcgonagall]. */
   const command = (client, dest, words, stdout) => ({
     client,
@@ -569,7 +265,7 @@ async function bench() {
   }
 }
 
-installTeardownHooks();
+installTeardownHooks("ssh-cold");
 try {
   await bench();
 } finally {
