@@ -5,7 +5,16 @@
 import { JumpgateError } from "../errors.js";
 import { shellQuote, shellQuotePath } from "../util/shellquote.js";
 
-export type Compression = "none" | "gzip";
+export type Compression = "none" | "gzip" | "zstd";
+
+/**
+ * What the remote shell says when it has no zstd (exit 127, like "command not found"); the marker
+ * tells it apart from a missing tar in remoteFailure.
+ */
+export const REMOTE_NO_ZSTD = "jumpgate: zstd not found on the remote host";
+
+/** Checked first, so nothing runs (no mkdir) on a host without zstd. */
+const NEED_ZSTD = `command -v zstd >/dev/null 2>&1 || { echo ${shellQuote(REMOTE_NO_ZSTD)} >&2; exit 127; }`;
 
 export interface RemoteTarOptions {
   /** The remote directory as the user wrote it (relative paths are relative to the remote home). */
@@ -28,14 +37,31 @@ function dirWord(dir: string): string {
  */
 export function pushCommand(o: RemoteTarOptions): string {
   const dir = dirWord(o.dir);
+  const tar = shellQuote(o.tar ?? "tar");
+  if (o.compress === "zstd") {
+    // tar last in the pipeline: its status is the pipeline's (a failing tar is what matters; zstd
+    // then dies of SIGPIPE).
+    return `${NEED_ZSTD}; mkdir -p -- ${dir} && zstd -d -q -c | ${tar} -x -p -o -f - -C ${dir}`;
+  }
   const z = o.compress === "gzip" ? " -z" : "";
-  return `mkdir -p -- ${dir} && exec ${shellQuote(o.tar ?? "tar")} -x -p -o${z} -f - -C ${dir}`;
+  return `mkdir -p -- ${dir} && exec ${tar} -x -p -o${z} -f - -C ${dir}`;
 }
 
 /** pull: archive the directory's contents, named `./...` as `tar -C dir -c .` names them. */
 export function pullCommand(o: RemoteTarOptions): string {
+  const tar = shellQuote(o.tar ?? "tar");
+  if (o.compress === "zstd") {
+    // POSIX sh has no pipefail: tar's status travels on fd 3 into $t while the data goes through
+    // zstd to the saved stdout (fd 4). A failing tar (missing directory) exits with tar's status,
+    // so it reads as JG_TAR_SOURCE like the uncompressed pull; else zstd's status.
+    return (
+      `${NEED_ZSTD}; exec 4>&1; ` +
+      `t=$( { { ${tar} -c -f - -C ${dirWord(o.dir)} . 3>&- 4>&-; echo $? >&3; } | zstd -q -c >&4 3>&-; } 3>&1 ); ` +
+      `z=$?; [ "$t" = 0 ] || exit "\${t:-1}"; exit "$z"`
+    );
+  }
   const z = o.compress === "gzip" ? " -z" : "";
-  return `exec ${shellQuote(o.tar ?? "tar")} -c${z} -f - -C ${dirWord(o.dir)} .`;
+  return `exec ${tar} -c${z} -f - -C ${dirWord(o.dir)} .`;
 }
 
 export interface RemoteOutcome {
@@ -69,6 +95,12 @@ export function remoteFailure(
   const said = stderrExcerpt(o.stderr);
   const remote = said ? `\n  remote said: ${said}` : "";
   const status = o.signal ? `killed by signal ${o.signal}` : `exit status ${o.code ?? "unknown"}`;
+  if (o.code === 127 && o.stderr.includes(REMOTE_NO_ZSTD)) {
+    return new JumpgateError(
+      "JG_TAR_COMPRESS",
+      `${host} has no zstd (${status}): install zstd there, or use --compress gzip. ${context}${remote}`,
+    );
+  }
   // 127 is the shell's "command not found" (POSIX 2.8.2), whatever language it says it in.
   if (o.code === 127) {
     return new JumpgateError(

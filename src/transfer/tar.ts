@@ -12,7 +12,7 @@
 import { once } from "node:events";
 import { mkdir, open, readdir, rename, rmdir, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { createGunzip, createGzip } from "node:zlib";
 import type { ClientChannel } from "ssh2";
 import type { RunningChannel, SshSession } from "../connection/session.js";
@@ -27,8 +27,9 @@ import {
 import { CHUNK, describeFsError, packTree, type Skipped, scanTree } from "./pack.js";
 import type { ProgressListener, TransferEvent } from "./progress.js";
 import { type Compression, pullCommand, pushCommand, remoteFailure } from "./remote-tar.js";
+import { findLocalZstd, noLocalZstd, startZstd, type ZstdStage } from "./zstd-process.js";
 
-export type CompressOption = Compression | "zstd";
+export type CompressOption = Compression;
 
 interface Common {
   /** Yields a connected session to the destination; the caller owns it (and closes it). */
@@ -82,14 +83,42 @@ export interface PullResult {
 /** Remote stderr kept for messages; tar's complaints are short, a flood is cut. */
 const STDERR_LIMIT = 64 * 1024;
 
-/** Node 20's zlib has no zstd; Node 22.15+ has createZstdCompress. */
 function checkCompression(c: CompressOption | undefined): Compression {
-  if (c === undefined || c === "none") return "none";
-  if (c === "gzip") return "gzip";
-  throw new JumpgateError(
-    "JG_TAR_COMPRESS",
-    `--compress zstd is not available: this Node.js (${process.version}) has no zstd in node:zlib and jumpgate runs no extra local process for it. Use --compress gzip.`,
-  );
+  return c ?? "none";
+}
+
+/**
+ * Node 20's zlib has no zstd, so zstd runs as a local `zstd` process; looked up before connecting,
+ * so a machine without it fails at once and nothing is sent or written.
+ */
+async function localZstd(): Promise<string> {
+  const path = await findLocalZstd();
+  if (path === undefined) throw noLocalZstd();
+  return path;
+}
+
+/** A decompressing stage in front of the extractor / archive file, with a way to stop it. */
+interface Decoder {
+  output: Readable;
+  done: Promise<void>;
+  kill(): void;
+}
+
+function decoderFor(
+  compress: Compression,
+  zstdPath: string | undefined,
+  from: Readable,
+): Decoder | undefined {
+  if (compress === "gzip") {
+    const gz = from.pipe(createGunzip({ chunkSize: CHUNK }));
+    return { output: gz, done: Promise.resolve(), kill: () => gz.destroy() };
+  }
+  if (compress === "zstd") {
+    const z = startZstd(zstdPath as string, ["-d", "-q", "-c"]);
+    from.pipe(z.input);
+    return z;
+  }
+  return undefined;
 }
 
 /** Coalesces byte counts into a few progress events per second. */
@@ -151,6 +180,7 @@ function abortOn(signal: AbortSignal | undefined, running: RunningChannel): () =
 /** Sends the contents of `localDir` into `remoteDir` on the destination. */
 export async function push(req: PushRequest): Promise<PushResult> {
   const compress = checkCompression(req.compress);
+  const zstdPath = compress === "zstd" ? await localZstd() : undefined;
   req.signal?.throwIfAborted();
   // Walking the tree and connecting overlap: neither needs the other.
   const [scan, session] = await Promise.all([
@@ -188,22 +218,41 @@ export async function push(req: PushRequest): Promise<PushResult> {
     if (!channel.write(chunk)) await waitDrain(channel, closed);
   };
   let sendError: unknown;
+  let zstd: ZstdStage | undefined;
   try {
-    if (compress === "gzip") {
-      const gz = createGzip({ chunkSize: CHUNK });
+    if (compress !== "none") {
+      // One encoder stage between the packer and the channel: zlib's gzip in-process, or a local
+      // zstd process (stdin -> stdout).
+      let input: Writable;
+      let output: Readable;
+      let ended: Promise<void>;
+      if (compress === "gzip") {
+        const gz = createGzip({ chunkSize: CHUNK });
+        input = gz;
+        output = gz;
+        ended = Promise.resolve();
+      } else {
+        zstd = startZstd(zstdPath as string, ["-q", "-c"]);
+        ({ input, output } = zstd);
+        ended = zstd.done;
+      }
       const pump = (async () => {
-        for await (const chunk of gz as AsyncIterable<Buffer>) await toChannel(chunk);
+        for await (const chunk of output as AsyncIterable<Buffer>) await toChannel(chunk);
       })();
       pump.catch(() => {});
+      // A zstd that died early ends the wait for drain too (ended rejects).
+      const stop = Promise.all([pump, ended]);
+      stop.catch(() => {});
       await packTree(
         scan,
         async (chunk) => {
-          if (!gz.write(chunk)) await Promise.race([once(gz, "drain"), pump]);
+          if (!input.write(chunk)) await Promise.race([once(input, "drain"), stop]);
         },
         packCallbacks(),
       );
-      gz.end();
+      input.end();
       await pump;
+      await ended;
     } else {
       await packTree(scan, toChannel, packCallbacks());
     }
@@ -213,6 +262,7 @@ export async function push(req: PushRequest): Promise<PushResult> {
     if (!(error instanceof RemoteEndedEarly)) channel.close();
   } finally {
     unAbort();
+    zstd?.kill();
   }
   progress.flush();
   const outcome = await running.done;
@@ -285,14 +335,26 @@ export async function pull(req: PullRequest): Promise<PullResult> {
   const requested = checkCompression(req.compress);
   req.signal?.throwIfAborted();
   const toFile = req.toFile;
-  // An archive file named .gz/.tgz is compressed on the remote side (less to send); a plain .tar
-  // with --compress gzip travels compressed and is inflated here.
-  const fileWantsGzip = toFile !== undefined && /\.(t?gz|tar\.gz)$/i.test(toFile);
-  const compress: Compression = requested === "gzip" || fileWantsGzip ? "gzip" : "none";
+  // An archive file named .gz/.tgz (.zst/.tzst) is compressed on the remote side (less to send)
+  // and saved as it comes; a plain .tar with --compress gzip|zstd travels compressed and is
+  // decompressed here. The file's name wins over --compress.
+  const fileWants: Compression | undefined =
+    toFile === undefined
+      ? undefined
+      : /\.(tgz|gz)$/i.test(toFile)
+        ? "gzip"
+        : /\.(tzst|zst)$/i.test(toFile)
+          ? "zstd"
+          : undefined;
+  const compress: Compression = fileWants ?? requested;
+  const keepCompressed = fileWants !== undefined;
+  // The local zstd is only needed to decompress (a .tar.zst is saved as it comes).
+  const zstdPath = compress === "zstd" && !keepCompressed ? await localZstd() : undefined;
   const session = await req.session();
   const progress = progressEmitter(req.onProgress);
   progress.emit({ kind: "start", op: "pull", at: Date.now(), label: `${req.host}:${req.remoteDir}` });
-  if (toFile !== undefined) return pullToFile(req, session, toFile, compress, fileWantsGzip, progress);
+  if (toFile !== undefined)
+    return pullToFile(req, session, toFile, compress, keepCompressed, zstdPath, progress);
   if (req.localDir === undefined) throw new JumpgateError("JG_INTERNAL", "pull needs localDir or toFile");
   const dest = req.localDir;
   const created = await mkdir(dest, { recursive: true }).catch((error: unknown) => {
@@ -318,9 +380,9 @@ export async function pull(req: PullRequest): Promise<PullResult> {
   const stderr = captureStderr(channel);
   const unAbort = abortOn(req.signal, running);
   let localError: unknown;
+  const decoder = decoderFor(compress, zstdPath, channel);
   try {
-    const source: Readable = compress === "gzip" ? channel.pipe(createGunzip({ chunkSize: CHUNK })) : channel;
-    await pumpInto(source, extractor);
+    await pumpInto(decoder?.output ?? channel, extractor);
   } catch (error) {
     localError = error;
     extractor.input.destroy(error instanceof Error ? error : new Error(String(error)));
@@ -333,7 +395,10 @@ export async function pull(req: PullRequest): Promise<PullResult> {
   } catch (error) {
     localError ??= error;
   }
+  // The decoder's status only once the extractor took the whole stream (else it is stopped).
+  if (localError === undefined && decoder) await decoder.done.catch((error: unknown) => (localError = error));
   if (localError !== undefined) stopChannel(channel);
+  decoder?.kill();
   progress.flush();
   const outcome = await running.done;
   if (req.signal?.aborted) throw req.signal.reason;
@@ -436,6 +501,7 @@ async function pullToFile(
   toFile: string,
   compress: Compression,
   keepCompressed: boolean,
+  zstdPath: string | undefined,
   progress: ReturnType<typeof progressEmitter>,
 ): Promise<PullResult> {
   // Written under a temporary name and renamed when complete: an interrupted pull never leaves a
@@ -459,19 +525,20 @@ async function pullToFile(
   const unAbort = abortOn(req.signal, running);
   let bytes = 0;
   let localError: unknown;
+  const decoder = keepCompressed ? undefined : decoderFor(compress, zstdPath, channel);
   try {
-    const source: Readable =
-      compress === "gzip" && !keepCompressed ? channel.pipe(createGunzip({ chunkSize: CHUNK })) : channel;
-    for await (const chunk of source as AsyncIterable<Buffer>) {
+    for await (const chunk of (decoder?.output ?? channel) as AsyncIterable<Buffer>) {
       await handle.write(chunk);
       bytes += chunk.length;
       progress.bytes(chunk.length);
     }
+    await decoder?.done;
   } catch (error) {
     localError = error;
     stopChannel(channel);
   } finally {
     unAbort();
+    decoder?.kill();
     await handle.close().catch(() => {});
   }
   progress.flush();

@@ -316,29 +316,98 @@ describeE2E("jumpgate push / pull through jaguar", "netns", () => {
     expect(readdirSync(remote)).toEqual(["ok.txt"]);
   });
 
-  it("--compress zstd is refused on this Node.js with a reason (JG_TAR_COMPRESS)", () => {
-    const r = jumpgate(["push", "-q", ...F(), "--compress", "zstd", join(work, "small"), "mcgonagall:x"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/JG_TAR_COMPRESS: --compress zstd is not available: .*Use --compress gzip/);
+  it("push and pull with --compress zstd (local and remote zstd processes) keep the tree intact", () => {
+    const src = join(work, "tree", "dir 1");
+    const remote = join(work, "zst-pushed");
+    const r = jumpgate(["push", "-q", ...F(), "--compress", "zstd", src, `mcgonagall:${remote}`]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(manifestDiff(manifest(src), manifest(remote))).toEqual([]);
+    const back = join(work, "zst-pulled");
+    const p = jumpgate(["pull", "-q", ...F(), "--compress", "zstd", `mcgonagall:${remote}`, back]);
+    expect(p.stderr).toBe("");
+    expect(p.code).toBe(0);
+    expect(manifestDiff(manifest(src), manifest(back))).toEqual([]);
   });
 
-  it("Ctrl-C during a pull: exit 130, JG_TAR_INTERRUPTED, no partial file left", async () => {
-    const local = join(work, "interrupted");
-    const child = spawn(process.execPath, [bin, "pull", "-q", ...F(), `mcgonagall:${tree}`, local]);
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    // Interrupt once the first files have landed.
-    while (!existsSync(local) || readdirSync(local).length === 0) await new Promise((r) => setTimeout(r, 20));
-    child.kill("SIGINT");
-    const code = await new Promise<number | null>((r) => child.on("close", r));
-    expect(stderr).toMatch(/JG_TAR_INTERRUPTED: pull interrupted/);
-    expect(code).toBe(130);
-    // Every file that is there is complete (same bytes as the source).
-    const source = manifest(tree, { mtimes: false });
-    for (const [rel, line] of manifest(local, { mtimes: false })) {
-      if (line.startsWith("file")) expect(line).toBe(source.get(rel));
-    }
-  }, 60_000);
+  it("pull --to-file .tar.zst saves the zstd stream (zstd -dc | tar -t reads it); .tar with --compress zstd is plain", () => {
+    const src = join(work, "tree", "dir 2");
+    const names = (args: string[], input?: Buffer) =>
+      spawnSync("tar", args, { input }).stdout.toString().split("\n").filter(Boolean).sort();
+    const want = names(["-t", "-f", "-"], spawnSync("tar", ["-c", "-f", "-", "-C", src, "."]).stdout);
+    const zst = join(work, "saved.tar.zst");
+    const r = jumpgate(["pull", "-q", ...F(), "--to-file", zst, `mcgonagall:${src}`]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const raw = spawnSync("zstd", ["-d", "-c", zst]);
+    expect(raw.status).toBe(0);
+    expect(names(["-t", "-f", "-"], raw.stdout)).toEqual(want);
+    const plain = join(work, "saved-z.tar");
+    const p = jumpgate(["pull", "-q", ...F(), "--compress", "zstd", "--to-file", plain, `mcgonagall:${src}`]);
+    expect(p.code).toBe(0);
+    expect(names(["-tf", plain])).toEqual(want);
+    expect(readdirSync(work).filter((n) => n.includes(".jumpgate-"))).toEqual([]);
+  });
+
+  it("pull --compress zstd of a missing remote directory is still JG_TAR_SOURCE (tar's status kept)", () => {
+    const local = join(work, "zst-missing-pulled");
+    const r = jumpgate(["pull", ...F(), "--compress", "zstd", `mcgonagall:${join(work, "nope")}`, local]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/JG_TAR_SOURCE: mcgonagall: the remote directory cannot be read/);
+    expect(existsSync(local)).toBe(false);
+  });
+
+  it("--compress zstd without a local zstd: JG_TAR_COMPRESS before anything is sent or written", () => {
+    const remote = join(work, "zst-no-local");
+    const env = { ...process.env, PATH: join(work, "empty-path") };
+    const run = (args: string[]) => {
+      const x = spawnSync(process.execPath, [bin, ...args], { env, timeout: 60_000 });
+      return { code: x.status, stderr: x.stderr.toString() };
+    };
+    const r = run(["push", "-q", ...F(), "--compress", "zstd", join(work, "small"), `mcgonagall:${remote}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/JG_TAR_COMPRESS: .*install zstd or use --compress gzip/);
+    expect(existsSync(remote)).toBe(false);
+    const local = join(work, "zst-no-local-pulled");
+    const p = run(["pull", "-q", ...F(), "--compress", "zstd", `mcgonagall:${join(work, "small")}`, local]);
+    expect(p.code).toBe(1);
+    expect(p.stderr).toMatch(/JG_TAR_COMPRESS: .*install zstd or use --compress gzip/);
+    expect(existsSync(local)).toBe(false);
+  });
+
+  it.each([
+    ["", []],
+    [" with --compress zstd", ["--compress", "zstd"]],
+  ])(
+    "Ctrl-C during a pull%s: exit 130, JG_TAR_INTERRUPTED, no partial file left",
+    async (tag, extra) => {
+      const local = join(work, `interrupted${tag.replace(/\W/g, "")}`);
+      const child = spawn(process.execPath, [
+        bin,
+        "pull",
+        "-q",
+        ...F(),
+        ...extra,
+        `mcgonagall:${tree}`,
+        local,
+      ]);
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+      });
+      // Interrupt once the first files have landed.
+      while (!existsSync(local) || readdirSync(local).length === 0)
+        await new Promise((r) => setTimeout(r, 20));
+      child.kill("SIGINT");
+      const code = await new Promise<number | null>((r) => child.on("close", r));
+      expect(stderr).toMatch(/JG_TAR_INTERRUPTED: pull interrupted/);
+      expect(code).toBe(130);
+      // Every file that is there is complete (same bytes as the source).
+      const source = manifest(tree, { mtimes: false });
+      for (const [rel, line] of manifest(local, { mtimes: false })) {
+        if (line.startsWith("file")) expect(line).toBe(source.get(rel));
+      }
+    },
+    60_000,
+  );
 });

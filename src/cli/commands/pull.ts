@@ -16,8 +16,11 @@ replaced (never written through); nothing is deleted (no --delete).
 
 Options:
   --to-file FILE     save the archive as FILE instead of extracting (FILE.gz / .tgz: gzipped on the
-                     remote side); written under a temporary name and renamed when complete
-  --compress gzip    gzip the stream on the wire (zstd is refused on Node.js 20)
+                     remote side; FILE.zst / .tzst: zstd on the remote side, saved as it comes);
+                     written under a temporary name and renamed when complete
+  --compress gzip    gzip the stream on the wire
+  --compress zstd    zstd the stream on the wire ('tar -c | zstd' there, a local 'zstd -d' here):
+                     both hosts need the zstd program; a clear error names the one without it
   --max-files N      refuse archives with more than N entries (default 1000000)
   --max-size SIZE    refuse archives with more than SIZE of file data (default 64G; 500M, 2T...)
   --remote-tar PATH  the remote tar program (default tar)
@@ -31,6 +34,7 @@ not written); 2 for a bad command line; 255 when connecting failed.
 Examples:
   jumpgate pull mcgonagall:/srv/data ./data               through jaguar, as ProxyJump says
   jumpgate pull --to-file backup.tar.gz mcgonagall:/etc/app
+  jumpgate pull --to-file backup.tar.zst mcgonagall:/etc/app   zstd there, saved as it comes
   jumpgate pull --compress gzip -J jaguar student@10.0.0.5:logs ./logs
 `;
 

@@ -18,8 +18,10 @@ Options:
                      '*.log', '/build' (anchored at the root), 'docs/**/*.tmp', '!keep.log'
   --gitignore        honour the tree's .gitignore files (root and nested), as git would;
                      .git itself is still sent unless you add --exclude .git
-  --compress gzip    gzip the stream (remote 'tar -z'); helps on slow links only. zstd is refused
-                     on Node.js 20 (no zstd in node:zlib); 'none' is the default
+  --compress gzip    gzip the stream (remote 'tar -z'); helps on slow links only
+  --compress zstd    zstd the stream: a local 'zstd' process here, 'zstd -d | tar -x' there; both
+                     hosts need the zstd program (a clear error names the one without it, before
+                     anything is extracted); 'none' is the default
   --remote-tar PATH  the remote tar program (default tar; e.g. gtar)
   -F file  -J jumps  -o Keyword=value  -i key  -P port  -c cipher  -C  -4/-6  (as in scp)
   -q                 quiet: no progress bar, no summary
@@ -32,6 +34,7 @@ Examples:
   jumpgate push . mcgonagall:src/app                      this directory into ~/src/app, through jaguar
   jumpgate push --gitignore --exclude .git ~/proj mcgonagall:/srv/proj
   jumpgate push --compress gzip -J jaguar logs/ student@10.0.0.5:incoming
+  jumpgate push --compress zstd ./data mcgonagall:/srv/data
 `;
 
 export function registerPushCommand(program: Command): void {
