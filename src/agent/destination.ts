@@ -69,7 +69,7 @@ function matchKeyHop(key: Buffer, hop: DestHop): boolean {
 
 /**
  * permitted_by_dest_constraints(): is there a constraint from `fromKey` (undefined: the origin)
- * to `toKey` (undefined: any host) for `user` (undefined: any user)?
+ * to `toKey` (undefined: every host) for `user` (undefined: every user)?
  */
 export function permittedByDestConstraints(
   fromKey: Buffer | undefined,

@@ -3,6 +3,7 @@
  * `jumpgate ssh`) take ssh's arguments in ssh's order: `-p22`, `-oPort=22`, clustered flags
  * like `-Aa`, options before and after the destination, and `--` to end options.
  */
+import type { CliItem } from "../config/resolve.js";
 import { JumpgateError } from "../errors.js";
 
 export interface ShortOptionSpec {
@@ -72,4 +73,43 @@ export function parseShortOptions(argv: readonly string[], spec: ShortOptionSpec
 
 function usage(message: string): JumpgateError {
   return new JumpgateError("JG_USAGE", `${message}. Run with --help for usage.`);
+}
+
+/**
+ * scp's connection options, shared by cp, push and pull: -F file, -J jumps, -o option, -i key,
+ * -P port, -c cipher, -C, -4/-6, turned into the resolver's command-line items. Other names are
+ * left to the caller.
+ */
+export function applyScpConnectionOption(
+  name: string,
+  value: string,
+  out: { items: CliItem[]; configFile?: string },
+): void {
+  switch (name) {
+    case "F":
+      out.configFile = value;
+      break;
+    case "J":
+      out.items.push({ kind: "jump", value });
+      break;
+    case "o":
+      out.items.push({ kind: "option", value });
+      break;
+    case "i":
+      out.items.push({ kind: "identity", value });
+      break;
+    case "P":
+      out.items.push({ kind: "port", value });
+      break;
+    case "c":
+      out.items.push({ kind: "option", value: `Ciphers=${value}` });
+      break;
+    case "C":
+      out.items.push({ kind: "option", value: "Compression=yes" });
+      break;
+    case "4":
+    case "6":
+      out.items.push({ kind: "option", value: `AddressFamily=${name === "4" ? "inet" : "inet6"}` });
+      break;
+  }
 }

@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import type { CliItem } from "../../config/resolve.js";
 import { JumpgateError } from "../../errors.js";
-import { type ParsedArg, parseShortOptions } from "../sshargs.js";
+import { applyScpConnectionOption, type ParsedArg, parseShortOptions } from "../sshargs.js";
 
 const HELP = `
 Copies files between this machine and remote hosts over SFTP, through any route your ssh_config
@@ -132,30 +132,8 @@ export function parseCpArgs(argv: readonly string[]): ParsedCpArgs {
         break;
       case "3":
         break;
-      case "F":
-        out.configFile = value;
-        break;
-      case "J":
-        out.items.push({ kind: "jump", value });
-        break;
-      case "o":
-        out.items.push({ kind: "option", value });
-        break;
-      case "i":
-        out.items.push({ kind: "identity", value });
-        break;
-      case "P":
-        out.items.push({ kind: "port", value });
-        break;
-      case "c":
-        out.items.push({ kind: "option", value: `Ciphers=${value}` });
-        break;
-      case "C":
-        out.items.push({ kind: "option", value: "Compression=yes" });
-        break;
-      case "4":
-      case "6":
-        out.items.push({ kind: "option", value: `AddressFamily=${name === "4" ? "inet" : "inet6"}` });
+      default:
+        applyScpConnectionOption(name, value, out);
         break;
     }
   }

@@ -7,7 +7,6 @@
  * ssh2 nor the config modules (the direct path imports them when it runs; ~80 ms of start-up).
  */
 import { resolve as resolvePath } from "node:path";
-import type { ConnectionManager } from "../../connection/manager.js";
 import { JumpgateError } from "../../errors.js";
 import { errorFromWire, type GateClient } from "../../gate/client.js";
 import type { CopyResult, Location } from "../../transfer/copy.js";
@@ -21,6 +20,7 @@ import {
   transferGateEligible,
   transferThroughGate,
 } from "../gate/transfer.js";
+import { createRemoteLeaser } from "../remote-lease.js";
 
 function toLocation(op: Operand): Location {
   if (op.kind === "local") return { kind: "local", path: resolvePath(op.path) };
@@ -44,30 +44,9 @@ export async function runCp(args: ParsedCpArgs, gate?: GateClient): Promise<numb
   const locations = operands.map(toLocation);
   const target = locations.pop() as Location;
   const log = createLogger(logLevel(args));
-  let manager: ConnectionManager | undefined;
-
+  const leaser = createRemoteLeaser(args, log);
   const connect = async (host: RemoteHostSpec) => {
-    const [{ resolve, resolveHops }, { ConnectionManager }, { createSecurity }] = await Promise.all([
-      import("../../config/resolve.js"),
-      import("../../connection/manager.js"),
-      import("../../connection/security.js"),
-    ]);
-    const items = [
-      ...(host.user !== null ? [{ kind: "user" as const, value: host.user }] : []),
-      ...(host.port !== null ? [{ kind: "port" as const, value: String(host.port) }] : []),
-      ...args.items,
-      { kind: "destination" as const, value: host.host },
-    ];
-    const request = { items, ...(args.configFile === undefined ? {} : { configFile: args.configFile }) };
-    const resolved = resolve(request);
-    for (const warning of resolved.warnings) log.error(warning);
-    const hops = resolveHops(request, resolved);
-    manager ??= new ConnectionManager({
-      security: createSecurity({ log, batchMode: resolved.options.batchMode === 1 }),
-      log,
-      idleTimeout: 0,
-    });
-    const lease = await manager.acquire(hops);
+    const lease = await leaser.acquire(host);
     return { session: lease.session, release: () => lease.release() };
   };
 
@@ -150,6 +129,6 @@ export async function runCp(args: ParsedCpArgs, gate?: GateClient): Promise<numb
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
-    await manager?.close();
+    await leaser.close();
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { CliItem } from "../../config/resolve.js";
 import { JumpgateError } from "../../errors.js";
-import { parseShortOptions } from "../sshargs.js";
+import { applyScpConnectionOption, parseShortOptions } from "../sshargs.js";
 
 export type TarCommand = "push" | "pull";
 
@@ -93,36 +93,14 @@ export function parseTarArgs(command: TarCommand, argv: readonly string[]): Pars
       case "":
         out.operands.push(value);
         break;
-      case "F":
-        out.configFile = value;
-        break;
-      case "J":
-        out.items.push({ kind: "jump", value });
-        break;
-      case "o":
-        out.items.push({ kind: "option", value });
-        break;
-      case "i":
-        out.items.push({ kind: "identity", value });
-        break;
-      case "P":
-        out.items.push({ kind: "port", value });
-        break;
-      case "c":
-        out.items.push({ kind: "option", value: `Ciphers=${value}` });
-        break;
-      case "C":
-        out.items.push({ kind: "option", value: "Compression=yes" });
-        break;
-      case "4":
-      case "6":
-        out.items.push({ kind: "option", value: `AddressFamily=${name === "4" ? "inet" : "inet6"}` });
-        break;
       case "q":
         out.quiet = true;
         break;
       case "v":
         out.verbosity++;
+        break;
+      default:
+        applyScpConnectionOption(name, value, out);
         break;
     }
   }

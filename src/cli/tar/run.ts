@@ -6,7 +6,7 @@
  * refusals and the outcome come back here.
  */
 import { resolve as resolvePath } from "node:path";
-import type { ConnectionManager, Lease } from "../../connection/manager.js";
+import type { Lease } from "../../connection/manager.js";
 import { JumpgateError } from "../../errors.js";
 import type { GateClient } from "../../gate/client.js";
 import type { TransferArgs } from "../../gate/transfer.js";
@@ -19,6 +19,7 @@ import {
   transferGateEligible,
   transferThroughGate,
 } from "../gate/transfer.js";
+import { createRemoteLeaser } from "../remote-lease.js";
 import type { ParsedTarArgs } from "./args.js";
 
 type RemoteOperand = Extract<Operand, { kind: "remote" }>;
@@ -99,32 +100,11 @@ export async function runTar(args: ParsedTarArgs, gate?: GateClient): Promise<nu
   const localText = args.operands[isPush ? 0 : 1];
   const local = localText === undefined ? undefined : localOperand(args, localText);
   const log = createLogger(logLevel(args));
-  let manager: ConnectionManager | undefined;
+  const leaser = createRemoteLeaser(args, log);
   const leases: Lease[] = [];
 
   const session = async () => {
-    // Loaded here: a transfer through the gate never needs them (~80 ms of start-up).
-    const [{ resolve, resolveHops }, { ConnectionManager }, { createSecurity }] = await Promise.all([
-      import("../../config/resolve.js"),
-      import("../../connection/manager.js"),
-      import("../../connection/security.js"),
-    ]);
-    const items = [
-      ...(remote.user !== null ? [{ kind: "user" as const, value: remote.user }] : []),
-      ...(remote.port !== null ? [{ kind: "port" as const, value: String(remote.port) }] : []),
-      ...args.items,
-      { kind: "destination" as const, value: remote.host },
-    ];
-    const request = { items, ...(args.configFile === undefined ? {} : { configFile: args.configFile }) };
-    const resolved = resolve(request);
-    for (const warning of resolved.warnings) log.error(warning);
-    const hops = resolveHops(request, resolved);
-    manager ??= new ConnectionManager({
-      security: createSecurity({ log, batchMode: resolved.options.batchMode === 1 }),
-      log,
-      idleTimeout: 0,
-    });
-    const lease = await manager.acquire(hops);
+    const lease = await leaser.acquire(remote);
     leases.push(lease);
     return lease.session;
   };
@@ -198,7 +178,7 @@ export async function runTar(args: ParsedTarArgs, gate?: GateClient): Promise<nu
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     for (const lease of leases) lease.release();
-    await manager?.close();
+    await leaser.close();
   }
 }
 
