@@ -76,40 +76,64 @@ function usage(message: string): JumpgateError {
 }
 
 /**
+ * ssh's options that only shape how the destination is reached (-F file, -l user, -p port,
+ * -i key, -J jumps, -o option, -c ciphers, -m MACs, -C, -4/-6), turned into the resolver's
+ * command-line items. Shared by ssh, `tunnels add`, cp, push and pull; false for any other name.
+ */
+export function applySshConnectionOption(
+  name: string,
+  value: string,
+  out: { items: CliItem[]; configFile?: string },
+): boolean {
+  switch (name) {
+    case "F":
+      out.configFile = value;
+      return true;
+    case "l":
+      out.items.push({ kind: "user", value });
+      return true;
+    case "p":
+      out.items.push({ kind: "port", value });
+      return true;
+    case "i":
+      out.items.push({ kind: "identity", value });
+      return true;
+    case "J":
+      out.items.push({ kind: "jump", value });
+      return true;
+    case "o":
+      out.items.push({ kind: "option", value });
+      return true;
+    case "c":
+      out.items.push({ kind: "option", value: `Ciphers=${value}` });
+      return true;
+    case "m":
+      out.items.push({ kind: "option", value: `MACs=${value}` });
+      return true;
+    case "C":
+      out.items.push({ kind: "option", value: "Compression=yes" });
+      return true;
+    case "4":
+    case "6":
+      out.items.push({ kind: "option", value: `AddressFamily=${name === "4" ? "inet" : "inet6"}` });
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** The subset scp shares with ssh; scp spells the port -P (its -l and -p mean other things). */
+const SCP_CONNECTION_OPTIONS = new Set(["F", "i", "J", "o", "c", "C", "4", "6"]);
+
+/**
  * scp's connection options, shared by cp, push and pull: -F file, -J jumps, -o option, -i key,
- * -P port, -c cipher, -C, -4/-6, turned into the resolver's command-line items. Other names are
- * left to the caller.
+ * -P port, -c cipher, -C, -4/-6. Other names are left to the caller.
  */
 export function applyScpConnectionOption(
   name: string,
   value: string,
   out: { items: CliItem[]; configFile?: string },
 ): void {
-  switch (name) {
-    case "F":
-      out.configFile = value;
-      break;
-    case "J":
-      out.items.push({ kind: "jump", value });
-      break;
-    case "o":
-      out.items.push({ kind: "option", value });
-      break;
-    case "i":
-      out.items.push({ kind: "identity", value });
-      break;
-    case "P":
-      out.items.push({ kind: "port", value });
-      break;
-    case "c":
-      out.items.push({ kind: "option", value: `Ciphers=${value}` });
-      break;
-    case "C":
-      out.items.push({ kind: "option", value: "Compression=yes" });
-      break;
-    case "4":
-    case "6":
-      out.items.push({ kind: "option", value: `AddressFamily=${name === "4" ? "inet" : "inet6"}` });
-      break;
-  }
+  if (name === "P") applySshConnectionOption("p", value, out);
+  else if (SCP_CONNECTION_OPTIONS.has(name)) applySshConnectionOption(name, value, out);
 }

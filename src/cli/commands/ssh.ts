@@ -7,7 +7,7 @@
 import type { Command } from "commander";
 import type { CliItem } from "../../config/resolve.js";
 import { JumpgateError } from "../../errors.js";
-import { type ParsedArg, parseShortOptions } from "../sshargs.js";
+import { applySshConnectionOption, type ParsedArg, parseShortOptions } from "../sshargs.js";
 
 const HELP = `
 Options (as in ssh; the ones listed are the ones jumpgate implements):
@@ -113,6 +113,7 @@ export function parseSshArgs(argv: readonly string[]): ParsedSshArgs {
     if (notYet !== undefined) {
       throw new JumpgateError("JG_USAGE", `jumpgate ssh does not support ${notYet} yet.`);
     }
+    if (applySshConnectionOption(name, value, out)) continue;
     switch (name) {
       case "":
         if (!destinationSeen) {
@@ -120,40 +121,9 @@ export function parseSshArgs(argv: readonly string[]): ParsedSshArgs {
           destinationSeen = true;
         } else out.command.push(value);
         break;
-      case "F":
-        out.configFile = value;
-        break;
-      case "l":
-        out.items.push({ kind: "user", value });
-        break;
-      case "p":
-        out.items.push({ kind: "port", value });
-        break;
-      case "i":
-        out.items.push({ kind: "identity", value });
-        break;
-      case "J":
-        out.items.push({ kind: "jump", value });
-        break;
-      case "o":
-        out.items.push({ kind: "option", value });
-        break;
-      case "c":
-        out.items.push({ kind: "option", value: `Ciphers=${value}` });
-        break;
-      case "m":
-        out.items.push({ kind: "option", value: `MACs=${value}` });
-        break;
       case "A":
       case "a":
         out.items.push({ kind: "forwardAgent", value: name === "A" });
-        break;
-      case "C":
-        out.items.push({ kind: "option", value: "Compression=yes" });
-        break;
-      case "4":
-      case "6":
-        out.items.push({ kind: "option", value: `AddressFamily=${name === "4" ? "inet" : "inet6"}` });
         break;
       case "t":
         out.tty = out.tty === "yes" ? "force" : "yes";

@@ -6,7 +6,7 @@ import type { CliItem } from "../../config/resolve.js";
 import { JumpgateError } from "../../errors.js";
 import { connectIfRunning, type GateClient } from "../../gate/client.js";
 import type { TunnelRow } from "../../gate/tunnels.js";
-import { parseShortOptions } from "../sshargs.js";
+import { applySshConnectionOption, parseShortOptions } from "../sshargs.js";
 import { startGateDaemon } from "./run.js";
 
 interface Parsed {
@@ -24,36 +24,12 @@ function parse(argv: readonly string[]): Parsed {
     flags: "46C",
     longFlags: [],
   })) {
+    if (applySshConnectionOption(name, value, out)) continue;
     switch (name) {
       case "":
         if (out.destination !== null)
           throw new JumpgateError("JG_USAGE", `Unexpected argument '${value}': one destination.`);
         out.destination = value;
-        break;
-      case "F":
-        out.configFile = value;
-        break;
-      case "l":
-        out.items.push({ kind: "user", value });
-        break;
-      case "p":
-        out.items.push({ kind: "port", value });
-        break;
-      case "i":
-        out.items.push({ kind: "identity", value });
-        break;
-      case "J":
-        out.items.push({ kind: "jump", value });
-        break;
-      case "o":
-        out.items.push({ kind: "option", value });
-        break;
-      case "4":
-      case "6":
-        out.items.push({ kind: "option", value: `AddressFamily=${name === "4" ? "inet" : "inet6"}` });
-        break;
-      case "C":
-        out.items.push({ kind: "option", value: "Compression=yes" });
         break;
       case "L":
         out.forwards.push({ kind: "local", spec: value });
