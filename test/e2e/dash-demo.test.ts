@@ -9,30 +9,12 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tmux, waitForScreen } from "../support/tmux.js";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const bin = join(repo, "bin/jumpgate.js");
-
-function tmux(...args: string[]): string {
-  const r = spawnSync("tmux", args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function waitForScreen(
-  session: string,
-  test: RegExp | ((screen: string) => boolean),
-  timeoutMs = 30_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  let screen = "";
-  while (Date.now() < deadline) {
-    screen = tmux("capture-pane", "-p", "-t", session);
-    if (typeof test === "function" ? test(screen) : test.test(screen)) return screen;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${String(test)} on the screen:\n${screen}`);
-}
+/** The demo starts a lab and a gate first: it may take longer to draw than the lab tests. */
+const DEMO_SCREEN_MS = 30_000;
 
 /** The TOTAL of the tunnel's CONNS column (active/total), from its row. */
 function totalConnections(screen: string): number | null {
@@ -63,18 +45,22 @@ describe("jumpgate demo on a terminal opens the dashboard", () => {
       "sleep 120",
     ].join("; ");
     tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command);
-    let screen = await waitForScreen(session, /gate live · 2 connections · 1 tunnel/);
+    let screen = await waitForScreen(session, /gate live · 2 connections · 1 tunnel/, DEMO_SCREEN_MS);
     expect(screen).toMatch(/you -> jaguar\s+ready/);
     expect(screen).toMatch(/you -> jaguar -> mcgonagall\s+ready/);
     expect(screen).toMatch(/^demo: 127\.0\.0\.1:\d+ leads to mcgonagall's service · q stops the lab\s*$/m);
     // The demo's traffic goes through the tunnel every second: its total keeps growing.
     const first = totalConnections(screen);
     expect(first).not.toBeNull();
-    screen = await waitForScreen(session, (s) => (totalConnections(s) ?? 0) >= (first ?? 0) + 2);
+    screen = await waitForScreen(
+      session,
+      (s) => (totalConnections(s) ?? 0) >= (first ?? 0) + 2,
+      DEMO_SCREEN_MS,
+    );
     expect(screen).toMatch(/listening\s+\d+\/\d+\s+\d[\d.]*[BKM]\s+\d[\d.]*[BKM]/);
 
     tmux("send-keys", "-t", session, "q");
-    screen = await waitForScreen(session, /EXIT=\d+[\s\S]*(echo|-echo)/);
+    screen = await waitForScreen(session, /EXIT=\d+[\s\S]*(echo|-echo)/, DEMO_SCREEN_MS);
     expect(screen).toMatch(/EXIT=0/);
     const dir = /Lab stopped; (\S+) and the keys in it are deleted\./.exec(screen)?.[1];
     expect(dir).toBeDefined();

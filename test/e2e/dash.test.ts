@@ -14,30 +14,10 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { formatBytes } from "../../src/dashboard/format.js";
 import { type BastionLab, describeE2E, requireNetns, startBastionLab } from "../support/lab.js";
+import { tmux, waitForScreen } from "../support/tmux.js";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const bin = join(repo, "bin/jumpgate.js");
-
-function tmux(...args: string[]): string {
-  const r = spawnSync("tmux", args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function waitForScreen(
-  session: string,
-  test: RegExp | ((screen: string) => boolean),
-  timeoutMs = 20_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  let screen = "";
-  while (Date.now() < deadline) {
-    screen = tmux("capture-pane", "-p", "-t", session);
-    if (typeof test === "function" ? test(screen) : test.test(screen)) return screen;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${String(test)} on the screen:\n${screen}`);
-}
 
 function jumpgate(runtime: string, args: string[], timeout = 60_000) {
   const r = spawnSync(process.execPath, [bin, ...args], {

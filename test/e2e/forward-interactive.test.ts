@@ -8,23 +8,7 @@ import { connect } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { accepts, bin, exchange, expectedReply, freePort } from "../support/forward-lab.js";
 import { type BastionLab, describeE2E, startBastionLab } from "../support/lab.js";
-
-function tmux(...args: string[]): string {
-  const r = spawnSync("tmux", args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function waitForScreen(session: string, pattern: RegExp, timeoutMs = 20_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let screen = "";
-  while (Date.now() < deadline) {
-    screen = tmux("capture-pane", "-p", "-t", session);
-    if (pattern.test(screen)) return screen;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${pattern} on the screen:\n${screen}`);
-}
+import { tmux, waitForScreen } from "../support/tmux.js";
 
 describeE2E("~C and ~# in a terminal", "netns", () => {
   let lab: BastionLab;

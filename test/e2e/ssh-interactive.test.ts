@@ -9,26 +9,10 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type BastionLab, describeE2E, startBastionLab } from "../support/lab.js";
+import { tmux, waitForScreen } from "../support/tmux.js";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const bin = join(repo, "bin/jumpgate.js");
-
-function tmux(...args: string[]): string {
-  const r = spawnSync("tmux", args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function waitForScreen(session: string, pattern: RegExp, timeoutMs = 20_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let screen = "";
-  while (Date.now() < deadline) {
-    screen = tmux("capture-pane", "-p", "-t", session);
-    if (pattern.test(screen)) return screen;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${pattern} on the screen:\n${screen}`);
-}
 
 describeE2E("jumpgate ssh in a terminal", "netns", () => {
   let lab: BastionLab;
