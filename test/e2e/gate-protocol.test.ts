@@ -232,7 +232,7 @@ describeE2E("the gate protocol, spoken directly", "netns", () => {
         "-F",
         cfg,
         "-o",
-        "ProxyCommand=ssh -F " + lab.configPath + " -W %h:%p jaguar",
+        `ProxyCommand=ssh -F ${lab.configPath} -W %h:%p jaguar`,
         "mcgonagall",
         "true",
       ],
