@@ -4,12 +4,14 @@
  * the forwarded agent), and `jumpgate agent -k` leaving no socket and no process behind.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type BastionLab, describeE2E, startBastionLab } from "../support/lab.js";
+import { useTempDirs } from "../support/tmp.js";
+
+const tempDir = useTempDirs();
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const jumpgate = `${process.execPath} ${join(repo, "bin/jumpgate.js")}`;
@@ -35,7 +37,7 @@ describeE2E("jumpgate agent with OpenSSH's tools", "netns", () => {
   });
 
   it("eval $(jumpgate agent), ssh-add, a login through the agent only, then -k cleans up", () => {
-    const work = mkdtempSync(join(tmpdir(), "jg-agent-cli-"));
+    const work = tempDir("jg-agent-cli-");
     const r = sh(`
       set -e
       eval "$(${jumpgate} agent -s)" > /dev/null

@@ -3,11 +3,13 @@
  * exit status). Runs bin/jumpgate.js in a child process, like a shell would.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { useTempDirs } from "../support/tmp.js";
+
+const tempDir = useTempDirs();
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const bin = join(repo, "bin/jumpgate.js");
@@ -48,7 +50,7 @@ describe("jumpgate CLI", () => {
   });
 
   it("names the file and line of a bad keyword, exits 255, prints no stack", () => {
-    const dir = mkdtempSync(join(tmpdir(), "jg-cli-"));
+    const dir = tempDir("jg-cli-");
     const config = join(dir, "config");
     writeFileSync(config, "Host jaguar\n  HostName 127.0.0.1\n  Prot 2201\n");
     const r = jumpgate("config", "-F", config, "jaguar");
@@ -66,7 +68,7 @@ describe("jumpgate CLI", () => {
   });
 
   it("reports a jump loop in --route instead of hanging", () => {
-    const dir = mkdtempSync(join(tmpdir(), "jg-cli-"));
+    const dir = tempDir("jg-cli-");
     const config = join(dir, "config");
     writeFileSync(config, "Host a\n  ProxyJump b\nHost b\n  ProxyJump a\n");
     const r = jumpgate("config", "-F", config, "--route", "a");

@@ -6,13 +6,15 @@
  * stats snapshot.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type BastionLab, describeE2E, startBastionLab } from "../support/lab.js";
+import { useTempDirs } from "../support/tmp.js";
+
+const tempDir = useTempDirs();
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const bin = join(repo, "bin/jumpgate.js");
@@ -97,10 +99,10 @@ describeE2E("the gate protocol, spoken directly", "netns", () => {
 
   beforeAll(async () => {
     lab = await startBastionLab();
-    const work = mkdtempSync(join(tmpdir(), "jg-gate-proto-"));
+    const work = tempDir("jg-gate-proto-");
     cfg = join(work, "config");
     writeFileSync(cfg, `Include ${lab.configPath}\n`);
-    runtime = mkdtempSync(join(tmpdir(), "jg-gate-rt-"));
+    runtime = tempDir("jg-gate-rt-");
     chmodSync(runtime, 0o700);
     const r = spawnSync(process.execPath, [bin, "gate", "start"], {
       env: { ...process.env, XDG_RUNTIME_DIR: runtime },

@@ -12,20 +12,20 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { connectIfRunning, type GateClient } from "../../src/gate/client.js";
 import { type BastionLab, describeE2E, startBastionLab } from "../support/lab.js";
 import { makeTree, manifest, manifestDiff } from "../support/tar-tree.js";
+import { useTempDirs } from "../support/tmp.js";
+
+const tempDir = useTempDirs();
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const bin = join(repo, "bin/jumpgate.js");
@@ -135,10 +135,10 @@ describeE2E("cp, push and pull through the gate", "netns", () => {
 
   beforeAll(async () => {
     lab = await startBastionLab();
-    work = mkdtempSync(join(tmpdir(), "jg-gate-transfer-"));
+    work = tempDir("jg-gate-transfer-");
     cfg = join(work, "config");
     writeFileSync(cfg, `Host *\n  ServerAliveInterval 0\nMatch all\nInclude ${lab.configPath}\n`);
-    runtime = mkdtempSync(join(tmpdir(), "jg-gate-transfer-rt-"));
+    runtime = tempDir("jg-gate-transfer-rt-");
     chmodSync(runtime, 0o700);
     const started = jumpgate(["gate", "start"]);
     expect(started.code, started.stderr).toBe(0);
@@ -150,7 +150,6 @@ describeE2E("cp, push and pull through the gate", "netns", () => {
   afterAll(async () => {
     if (runtime) jumpgate(["gate", "stop"]);
     await lab?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   it("cp both ways goes through the gate: no new login, checksums intact, the summary printed", () => {

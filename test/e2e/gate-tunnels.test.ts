@@ -6,14 +6,16 @@
  * `tunnels rm` frees the port.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { GateClient } from "../../src/gate/client.js";
 import { type BastionLab, describeE2E, startBastionLab } from "../support/lab.js";
+import { useTempDirs } from "../support/tmp.js";
+
+const tempDir = useTempDirs();
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const bin = join(repo, "bin/jumpgate.js");
@@ -69,10 +71,10 @@ describeE2E("tunnels held by the gate", "netns", () => {
 
   beforeAll(async () => {
     lab = await startBastionLab();
-    const work = mkdtempSync(join(tmpdir(), "jg-gate-tun-"));
+    const work = tempDir("jg-gate-tun-");
     cfg = join(work, "config");
     writeFileSync(cfg, `Match all\nInclude ${lab.configPath}\n`);
-    runtime = mkdtempSync(join(tmpdir(), "jg-gate-rt-"));
+    runtime = tempDir("jg-gate-rt-");
     chmodSync(runtime, 0o700);
   }, 60_000);
 
@@ -162,7 +164,7 @@ describeE2E("tunnels held by the gate", "netns", () => {
 
   it("tunnels up starts a destination's LocalForward; rm of an unknown id is JG_TUNNEL_NOT_FOUND", async () => {
     const port = await freePort();
-    const upCfg = join(mkdtempSync(join(tmpdir(), "jg-gate-up-")), "config");
+    const upCfg = join(tempDir("jg-gate-up-"), "config");
     writeFileSync(
       upCfg,
       `Host mcgonagall\n  LocalForward 127.0.0.1:${port} ${lab.service.host}:${lab.service.port}\nMatch all\nInclude ${lab.configPath}\n`,

@@ -6,13 +6,15 @@
  * no gate here is seen by other tests (or by the user's own jumpgate).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type BastionLab, describeE2E, startBastionLab } from "../support/lab.js";
+import { useTempDirs } from "../support/tmp.js";
+
+const tempDir = useTempDirs();
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const bin = join(repo, "bin/jumpgate.js");
@@ -24,7 +26,7 @@ interface Run {
 }
 
 function runtimeDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "jg-gate-rt-"));
+  const dir = tempDir("jg-gate-rt-");
   chmodSync(dir, 0o700);
   return dir;
 }
@@ -66,7 +68,7 @@ describeE2E("the gate on the lab", "netns", () => {
 
   beforeAll(async () => {
     lab = await startBastionLab();
-    const work = mkdtempSync(join(tmpdir(), "jg-gate-e2e-"));
+    const work = tempDir("jg-gate-e2e-");
     cfg = join(work, "config");
     writeFileSync(cfg, `Host *\n  ServerAliveInterval 0\nMatch all\nInclude ${lab.configPath}\n`);
     runtime = runtimeDir();
@@ -214,7 +216,7 @@ describeE2E("the gate on the lab", "netns", () => {
       ]);
       expect(flag.code).toBe(255);
       expect(flag.stderr).toMatch(/JG_FORWARD_BIND/);
-      const withForward = join(mkdtempSync(join(tmpdir(), "jg-gate-fwd-")), "config");
+      const withForward = join(tempDir("jg-gate-fwd-"), "config");
       writeFileSync(
         withForward,
         `Host mcgonagall\n  LocalForward 127.0.0.1:${port} localhost:12345\n  ExitOnForwardFailure yes\nMatch all\nInclude ${cfg}\n`,
@@ -282,7 +284,7 @@ describeE2E("the gate on the lab", "netns", () => {
   });
 
   it("relays a host key question to the CLI (askpass here), since the gate has no terminal", () => {
-    const work = mkdtempSync(join(tmpdir(), "jg-gate-ask-"));
+    const work = tempDir("jg-gate-ask-");
     const knownHosts = join(work, "known_hosts");
     writeFileSync(knownHosts, "");
     const askpass = join(work, "askpass.sh");
@@ -360,7 +362,7 @@ describeE2E("the gate on the lab", "netns", () => {
 
   it("ControlMaster auto starts a gate on demand, which stops after ControlPersist with nothing open", async () => {
     const rt = runtimeDir();
-    const work = mkdtempSync(join(tmpdir(), "jg-gate-auto-"));
+    const work = tempDir("jg-gate-auto-");
     const autoCfg = join(work, "config");
     writeFileSync(
       autoCfg,

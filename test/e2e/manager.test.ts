@@ -3,8 +3,7 @@
  * destinations behind it, and a hop's loss closing what was built on it, with the reason.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { resolveHops } from "../../src/config/resolve.js";
@@ -13,6 +12,9 @@ import { ConnectionManager } from "../../src/connection/manager.js";
 import { createSecurity } from "../../src/connection/security.js";
 import { silentLogger } from "../../src/util/log.js";
 import { type BastionLab, describeE2E, startBastionLab } from "../support/lab.js";
+import { useTempDirs } from "../support/tmp.js";
+
+const tempDir = useTempDirs();
 
 function connectionsAccepted(log: string): number {
   return log.split("\n").filter((l) => /Connection from .* port \d+ on/.test(l)).length;
@@ -24,7 +26,7 @@ describeE2E("connection manager on the lab", "netns", () => {
 
   beforeAll(async () => {
     lab = await startBastionLab();
-    const dir = mkdtempSync(join(tmpdir(), "jg-manager-e2e-"));
+    const dir = tempDir("jg-manager-e2e-");
     cfg = join(dir, "config");
     writeFileSync(
       cfg,

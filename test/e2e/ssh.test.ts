@@ -4,13 +4,15 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type BastionLab, describeE2E, requireNetns, startBastionLab } from "../support/lab.js";
+import { useTempDirs } from "../support/tmp.js";
+
+const tempDir = useTempDirs();
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const bin = join(repo, "bin/jumpgate.js");
@@ -44,7 +46,7 @@ describeE2E("jumpgate ssh through jaguar", "netns", () => {
 
   beforeAll(async () => {
     lab = await startBastionLab();
-    work = mkdtempSync(join(tmpdir(), "jg-ssh-e2e-"));
+    work = tempDir("jg-ssh-e2e-");
     cfg = join(work, "config");
     writeFileSync(
       cfg,

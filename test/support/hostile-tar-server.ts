@@ -12,6 +12,7 @@ import { join } from "node:path";
 import ssh2 from "ssh2";
 import tarStream, { type Header } from "tar-stream";
 import { generateEd25519, renderKnownHosts } from "../../src/demo/files.js";
+import { removeTree } from "./tmp.js";
 
 const { Server } = ssh2;
 
@@ -108,10 +109,13 @@ export async function startHostileServer(archive: Buffer): Promise<HostileServer
     port,
     configPath,
     commands,
-    stop: () =>
-      new Promise<void>((resolve) => {
+    stop: async () => {
+      await new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
         listener.close(() => resolve());
-      }),
+      });
+      // Keys and config live only as long as the server: no jg-hostile-* dir left in /tmp.
+      removeTree(dir);
+    },
   };
 }

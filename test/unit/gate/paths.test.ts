@@ -1,9 +1,12 @@
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { chmodSync, mkdirSync, symlinkSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkGateDir, ensureGateDir, gateDir } from "../../../src/gate/paths.js";
 import { jumpgateErrorOf } from "../../support/errors.js";
+import { useTempDirs } from "../../support/tmp.js";
+
+const tempDir = useTempDirs();
 
 describe("gate paths", () => {
   it("prefers $XDG_RUNTIME_DIR/jumpgate, else ~/.jumpgate", () => {
@@ -13,7 +16,7 @@ describe("gate paths", () => {
   });
 
   it("creates the directory 0700 and refuses one open to others or a symlink", () => {
-    const base = mkdtempSync(join(tmpdir(), "jg-gate-paths-"));
+    const base = tempDir("jg-gate-paths-");
     const dir = join(base, "jumpgate");
     ensureGateDir(dir);
     expect(checkGateDir(dir)).toBe(true);

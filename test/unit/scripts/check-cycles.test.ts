@@ -1,11 +1,12 @@
 /** The module-graph check catches a cycle and a layering violation, and passes on src/. */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { useTempDirs } from "../../support/tmp.js";
 
+const tempDir = useTempDirs();
 const script = resolve(fileURLToPath(new URL("../../../scripts/check-cycles.mjs", import.meta.url)));
 
 function check(root?: string) {
@@ -14,7 +15,7 @@ function check(root?: string) {
 }
 
 function tree(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), "jg-cycles-"));
+  const root = tempDir("jg-cycles-");
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(join(root, path, ".."), { recursive: true });
     writeFileSync(join(root, path), text);

@@ -3,11 +3,10 @@
  * it must (with its reason), lets through what it must, and nothing lands outside the destination.
  * A fast-check property throws arbitrary entry names at it.
  */
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { JumpgateError } from "../../../src/errors.js";
 import {
   checkName,
@@ -17,9 +16,10 @@ import {
   type ExtractSummary,
 } from "../../../src/transfer/extract.js";
 import { craftTar, type HostileEntry } from "../../support/hostile-tar-server.js";
+import { useTempDirs } from "../../support/tmp.js";
 
-const root = mkdtempSync(join(tmpdir(), "jg-extract-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+// useTempDirs' cleanup grants u+rwx before removing: a test below extracts a 0555 dir.
+const root = useTempDirs()("jg-extract-");
 let n = 0;
 let box: string;
 let dest: string;
