@@ -135,6 +135,7 @@ export const owned = {
   masterSockets: [],
   ssh: null,
   config: null,
+  mounts: [],
 };
 
 /** Stops everything at once; synchronous, so that it also works from the "exit" hook. */
@@ -151,6 +152,8 @@ export function teardownSync() {
   for (const pid of descendantsOf(leaders)) kill(pid, "SIGKILL");
   for (const pid of leaders) kill(pid, "SIGKILL");
   owned.servers = [];
+  for (const mount of owned.mounts) spawnSync("umount", ["-l", mount], { stdio: "ignore" });
+  owned.mounts = [];
   if (owned.dir !== null) rmSync(owned.dir, { recursive: true, force: true });
   owned.dir = null;
 }
@@ -177,6 +180,23 @@ export function installTeardownHooks(name) {
       process.exit(128 + os.constants.signals[sig]);
     });
   }
+}
+
+/**
+ * A directory for a benchmark's outputs on a fresh tmpfs (as root), so that file creation costs
+ * the same for every tool and every run. Why: on this VM's ext4, creating files soon after
+ * deleting many others costs up to ~1.4 ms of kernel time each (perf: ext4's recently_deleted
+ * inode scan), so the 5,000-file results swung by seconds with the order of the runs. Not root:
+ * a plain directory, and the caller says so in its output.
+ */
+export function outputTmpfs(parent, name, sizeMiB) {
+  const path = join(parent, name);
+  mkdirSync(path, { recursive: true });
+  if (process.getuid?.() !== 0) return { path, tmpfs: false };
+  const r = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${sizeMiB}m,mode=0700`, "tmpfs", path]);
+  if (r.status !== 0) return { path, tmpfs: false };
+  owned.mounts.push(path);
+  return { path, tmpfs: true };
 }
 
 // ---------------------------------------------------------------------------------------------
