@@ -1,28 +1,22 @@
 /**
  * The sending half of `jumpgate push`: walk a local tree (honouring --exclude and, when asked, the
- * tree's .gitignore files) and pack it in-process with tar-stream, as `tar -C root -c .` would:
+ * tree's .gitignore files) and pack it in-process (tar-header.ts), as `tar -C root -c .` would:
  * entries named `./`, `./a`, `./dir/`, with modes, mtimes, symlinks and hard links; sockets, fifos
  * and devices are skipped with a note (a project tree has none; pull refuses them anyway).
  *
  * The output is handed to `sink` in large chunks (CHUNK bytes): an SSH channel turns every write
- * into at least one packet, and tar-stream produces a 512-byte header and a small body per file.
+ * into at least one packet, and a project tree is mostly 512-byte headers and small bodies.
  */
 import type { Stats } from "node:fs";
-import { closeSync, createReadStream, openSync, readSync } from "node:fs";
-import { lstat, open, readdir, readFile, readlink } from "node:fs/promises";
+import { closeSync, openSync, read, readSync } from "node:fs";
+import { lstat, readdir, readFile, readlink } from "node:fs/promises";
 import { join } from "node:path";
-import tarStream, { type Header } from "tar-stream";
-
-type Headers = Partial<Header> & { name: string };
-
 import { JumpgateError } from "../errors.js";
 import { isIgnored, parseIgnore, type RuleSet } from "./ignore.js";
+import { BLOCK, headerBytes, padded, type TarHeaderFields, writeHeader } from "./tar-header.js";
 
 /** Bytes handed to the sink at once. */
 export const CHUNK = 256 * 1024;
-/** Files up to this size are read whole; larger ones are streamed. */
-const SMALL_FILE = 1024 * 1024;
-
 export interface PackEntry {
   /** Relative to the root, `/`-separated, "" for the root itself. */
   rel: string;
@@ -179,204 +173,208 @@ export interface PackCallbacks {
 }
 
 /**
+ * Collects archive bytes into CHUNK-byte buffers for the sink. Each buffer handed over is the
+ * sink's to keep (an SSH channel may queue it), so a new one is started after every flush.
+ */
+class ChunkWriter {
+  buf = Buffer.allocUnsafe(CHUNK);
+  used = 0;
+  constructor(private readonly sink: (chunk: Buffer) => Promise<void>) {}
+
+  get free(): number {
+    return this.buf.length - this.used;
+  }
+
+  async flush(): Promise<void> {
+    if (this.used === 0) return;
+    const full = this.used === this.buf.length ? this.buf : this.buf.subarray(0, this.used);
+    this.buf = Buffer.allocUnsafe(CHUNK);
+    this.used = 0;
+    await this.sink(full);
+  }
+
+  /** Makes `n` contiguous bytes available at `used` (n <= CHUNK). */
+  async room(n: number): Promise<void> {
+    if (this.free < n) await this.flush();
+  }
+
+  async zeros(n: number): Promise<void> {
+    let left = n;
+    while (left > 0) {
+      if (this.free === 0) await this.flush();
+      const k = Math.min(left, this.free);
+      this.buf.fill(0, this.used, this.used + k);
+      this.used += k;
+      left -= k;
+    }
+  }
+
+  /** Copies bytes in, across as many chunks as they need. */
+  async bytes(data: Buffer): Promise<void> {
+    let off = 0;
+    while (off < data.length) {
+      if (this.free === 0) await this.flush();
+      const k = data.copy(this.buf, this.used, off);
+      this.used += k;
+      off += k;
+    }
+  }
+}
+
+/**
  * Packs `scan` and resolves once the final chunk went to `sink`. `sink` applies backpressure by
- * resolving when it can take more.
+ * resolving when it can take more. Headers and file bodies are written straight into the chunk
+ * buffers: no per-entry objects or streams, and each byte is copied once (from the file).
  */
 export async function packTree(
   scan: TreeScan,
   sink: (chunk: Buffer) => Promise<void>,
   cb: PackCallbacks = {},
 ): Promise<void> {
-  const pack = tarStream.pack();
-  const produce = produceEntries(pack, scan, cb).then(
-    () => pack.finalize(),
-    (error: unknown) => {
-      pack.destroy(error instanceof Error ? error : new Error(String(error)));
-      throw error;
-    },
-  );
-  const consume = (async () => {
-    let parts: Buffer[] = [];
-    let length = 0;
-    for await (const chunk of pack as AsyncIterable<Buffer>) {
-      parts.push(chunk);
-      length += chunk.length;
-      if (length >= CHUNK) {
-        const batch = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, length);
-        parts = [];
-        length = 0;
-        await sink(batch);
-      }
-    }
-    if (length > 0) await sink(Buffer.concat(parts, length));
-  })();
-  // Both must finish; whichever fails first is the error reported.
-  await Promise.all([produce, consume]);
+  const out = new ChunkWriter(sink);
+  for (const entry of scan.entries) {
+    cb.signal?.throwIfAborted();
+    if (entry.type === "file") await packFile(out, entry, cb);
+    else await putHeader(out, fieldsOf(entry, 0));
+  }
+  // The end of an archive: two zero blocks.
+  await out.zeros(2 * BLOCK);
+  await out.flush();
 }
 
-function headerOf(entry: PackEntry): Headers {
-  const header: Headers = {
+function fieldsOf(entry: PackEntry, size: number): TarHeaderFields {
+  const fields: TarHeaderFields = {
     name: archiveName(entry),
+    type: entry.type,
     mode: entry.mode,
-    mtime: entry.mtime,
     uid: entry.uid,
     gid: entry.gid,
-    type: entry.type,
-    size: entry.type === "file" ? entry.size : 0,
+    size,
+    mtime: entry.mtime,
   };
   if (entry.linkname !== undefined) {
-    header.linkname =
+    fields.linkname =
       entry.type === "link" ? archiveName({ rel: entry.linkname, type: "file" }) : entry.linkname;
   }
-  return header;
+  return fields;
 }
 
-/**
- * Reads a small file whole, synchronously: for thousands of small files the promise API's
- * per-call cost (open, fstat, read, close, each a thread-pool round trip) dominated the push; a
- * synchronous open+read+close of a size known from the walk is a few microseconds. A file that
- * grew since the walk is cut at the walked size, one that shrank is sent as it is now.
- */
-function readSmall(path: string, size: number): Buffer {
-  const fd = openSync(path, "r");
+async function putHeader(out: ChunkWriter, fields: TarHeaderFields): Promise<void> {
+  const n = headerBytes(fields);
+  if (n > CHUNK) {
+    // Only a pax header with an enormous link target gets here.
+    const big = Buffer.alloc(n);
+    writeHeader(big, 0, fields);
+    await out.bytes(big);
+    return;
+  }
+  await out.room(n);
+  out.used += writeHeader(out.buf, out.used, fields);
+}
+
+/** One file: header, body, padding. An unreadable file is skipped before anything is written. */
+async function packFile(out: ChunkWriter, entry: PackEntry, cb: PackCallbacks): Promise<void> {
+  let fd: number;
   try {
-    const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, buf, off, size - off, off);
-      if (n === 0) break;
-      off += n;
+    fd = openSync(entry.abs, "r");
+  } catch (error) {
+    cb.onSkipped?.({ path: entry.rel, reason: describeFsError(error) });
+    return;
+  }
+  try {
+    cb.onFile?.(entry.rel, "begin", entry.size);
+    const fields = fieldsOf(entry, entry.size);
+    const whole = headerBytes(fields) + padded(entry.size);
+    if (whole <= CHUNK) {
+      if (!(await packSmallFile(out, fields, fd, entry, cb))) return;
+    } else {
+      await packLargeFile(out, fields, fd, entry, cb);
     }
-    return off === size ? buf : buf.subarray(0, off);
+    cb.onFile?.(entry.rel, "end", entry.size);
   } finally {
     closeSync(fd);
   }
 }
 
-async function produceEntries(pack: tarStream.Pack, scan: TreeScan, cb: PackCallbacks): Promise<void> {
-  for (const entry of scan.entries) {
-    cb.signal?.throwIfAborted();
-    const header = headerOf(entry);
-    if (entry.type !== "file") {
-      await addEntry(pack, header);
-      continue;
+/**
+ * A file that fits in one chunk is read synchronously into place behind its header's room, and
+ * the header written afterwards with the size actually read: for thousands of small files a
+ * thread-pool round trip per call would dominate, while a page-cache read is microseconds. A file
+ * that grew since the walk is cut at the walked size, one that shrank is sent as it is now.
+ */
+async function packSmallFile(
+  out: ChunkWriter,
+  fields: TarHeaderFields,
+  fd: number,
+  entry: PackEntry,
+  cb: PackCallbacks,
+): Promise<boolean> {
+  const header = headerBytes(fields);
+  await out.room(header + padded(entry.size));
+  const dataAt = out.used + header;
+  let got = 0;
+  try {
+    while (got < entry.size) {
+      const n = readSync(fd, out.buf, dataAt + got, entry.size - got, got);
+      if (n === 0) break;
+      got += n;
     }
-    cb.onFile?.(entry.rel, "begin", entry.size);
-    if (entry.size <= SMALL_FILE) {
-      let data: Buffer;
-      try {
-        data = readSmall(entry.abs, entry.size);
-      } catch (error) {
-        cb.onSkipped?.({ path: entry.rel, reason: describeFsError(error) });
-        continue;
-      }
-      header.size = data.length;
-      await addEntry(pack, header, data);
-      cb.onBytes?.(data.length);
-    } else {
-      const ok = await streamLargeFile(pack, header, entry, cb);
-      if (!ok) continue;
-    }
-    cb.onFile?.(entry.rel, "end", entry.size);
+  } catch (error) {
+    // Nothing was committed (out.used has not moved): the entry is left out whole.
+    cb.onSkipped?.({ path: entry.rel, reason: describeFsError(error) });
+    return false;
   }
+  fields.size = got;
+  writeHeader(out.buf, out.used, fields);
+  out.buf.fill(0, dataAt + got, dataAt + padded(got));
+  out.used = dataAt + padded(got);
+  cb.onBytes?.(got);
+  return true;
 }
 
-function addEntry(pack: tarStream.Pack, header: Headers, data?: Buffer): Promise<void> {
+function readAt(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const done = (error?: Error | null) => (error ? reject(error) : resolve());
-    if (data === undefined) pack.entry(header, done);
-    else pack.entry(header, data, done);
+    read(fd, buf, offset, length, position, (error, n) => (error ? reject(error) : resolve(n)));
   });
 }
 
 /**
- * Streams a big file into its entry. The header promised `entry.size` bytes, so a file that grew
- * is cut there and one that shrank is padded with zeros (as GNU tar does), with a note.
+ * A big file is read asynchronously, chunk by chunk, into the chunk buffers. The header already
+ * promised `entry.size` bytes, so a file that grew is cut there and one that shrank (or failed to
+ * read part way) is padded with zeros, as GNU tar does, with a note.
  */
-async function streamLargeFile(
-  pack: tarStream.Pack,
-  header: Headers,
+async function packLargeFile(
+  out: ChunkWriter,
+  fields: TarHeaderFields,
+  fd: number,
   entry: PackEntry,
   cb: PackCallbacks,
-): Promise<boolean> {
-  // Opening first turns an unreadable file into a skip before anything is written for it.
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(entry.abs, "r");
-  } catch (error) {
-    cb.onSkipped?.({ path: entry.rel, reason: describeFsError(error) });
-    return false;
-  }
-  let settle: (error?: Error | null) => void = () => {};
-  const done = new Promise<void>((resolve, reject) => {
-    settle = (error) => (error ? reject(error) : resolve());
-  });
-  const sink = pack.entry(header, (error) => settle(error)) as unknown as EntrySink;
-  // A pack destroyed mid-entry (an abort) rejects `done` while a write still waits: the throw
-  // then skips `await done`, and an unobserved rejection would end the process (in the gate:
-  // everyone's sessions and tunnels). The await below still sees the rejection.
-  done.catch(() => {});
+): Promise<void> {
+  await putHeader(out, fields);
   let written = 0;
   try {
-    const stream = createReadStream("", {
-      fd: handle.fd,
-      autoClose: false,
-      start: 0,
-      end: Math.max(0, entry.size - 1),
-      highWaterMark: CHUNK * 4,
-    });
-    if (entry.size > 0) {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        written += chunk.length;
-        await writeTo(sink, chunk);
-        cb.onBytes?.(chunk.length);
+    while (written < entry.size) {
+      cb.signal?.throwIfAborted();
+      if (out.free === 0) await out.flush();
+      const want = Math.min(entry.size - written, out.free);
+      const n = await readAt(fd, out.buf, out.used, want, written);
+      if (n === 0) {
+        if (written > 0)
+          cb.onSkipped?.({ path: entry.rel, reason: "it shrank while being read; zero-filled" });
+        break;
       }
+      out.used += n;
+      written += n;
+      cb.onBytes?.(n);
     }
   } catch (error) {
+    if (cb.signal?.aborted) throw error;
     cb.onSkipped?.({
       path: entry.rel,
       reason: `read failed part way: ${describeFsError(error)}; zero-filled`,
     });
-  } finally {
-    await handle.close();
   }
-  if (written < entry.size) {
-    if (written > 0) cb.onSkipped?.({ path: entry.rel, reason: "it shrank while being read; zero-filled" });
-    let missing = entry.size - written;
-    const zeros = Buffer.alloc(Math.min(missing, CHUNK));
-    while (missing > 0) {
-      const n = Math.min(missing, zeros.length);
-      await writeTo(sink, zeros.subarray(0, n));
-      missing -= n;
-    }
-  }
-  sink.end();
-  await done;
-  return true;
-}
-
-/** tar-stream's entry stream (a streamx Writable: write() takes no callback, "drain" when it can take more). */
-interface EntrySink {
-  write(chunk: Buffer): boolean;
-  end(): void;
-  once(event: "drain" | "error", listener: (error?: Error) => void): void;
-  removeListener(event: "drain" | "error", listener: (error?: Error) => void): void;
-}
-
-function writeTo(sink: EntrySink, chunk: Buffer): Promise<void> {
-  if (sink.write(chunk)) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onDrain = () => {
-      sink.removeListener("error", onError);
-      resolve();
-    };
-    const onError = (error?: Error) => {
-      sink.removeListener("drain", onDrain);
-      reject(error ?? new Error("tar entry failed"));
-    };
-    sink.once("drain", onDrain);
-    sink.once("error", onError);
-  });
+  await out.zeros(entry.size - written + (padded(entry.size) - entry.size));
 }
 
 export function describeFsError(error: unknown): string {
