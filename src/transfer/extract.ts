@@ -228,6 +228,20 @@ export function createExtractor(
     return undefined;
   };
 
+  /**
+   * Creates a new file at `path` (never through a link: O_EXCL|O_NOFOLLOW), or returns undefined
+   * when something already has that name. Trying first saves an lstat per file in the usual case
+   * of a fresh destination.
+   */
+  const createExclusive = (path: string): number | undefined => {
+    try {
+      return openSync(path, NOFOLLOW_CREATE, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return undefined;
+      throw error;
+    }
+  };
+
   /** Removes a non-directory at `rel` so a new entry can be created there. */
   const clearSlot = (rel: string): string | undefined => {
     const path = abs(rel);
@@ -365,17 +379,21 @@ export function createExtractor(
         `the archive holds more than ${limits.maxBytes} bytes of files (at ${name}); stopped. Raise the limit with --max-size if this is expected.`,
       );
     }
-    const why = clearSlot(rel);
-    if (why !== undefined) {
-      refusedPaths.add(rel);
-      refuse(name, why);
-      stream.on("end", () => next());
-      stream.resume();
-      return;
+    const path = abs(rel);
+    let fd = createExclusive(path);
+    if (fd === undefined) {
+      // Something is there already (an earlier entry, or the destination's own file).
+      const why = clearSlot(rel);
+      if (why !== undefined) {
+        refusedPaths.add(rel);
+        refuse(name, why);
+        stream.on("end", () => next());
+        stream.resume();
+        return;
+      }
+      fd = openSync(path, NOFOLLOW_CREATE, 0o600);
     }
     const mode = cleanMode(name, header.mode, 0o644);
-    const path = abs(rel);
-    const fd = openSync(path, NOFOLLOW_CREATE, 0o600);
     summary.incomplete = rel;
     currentBytes = 0;
     progress.onFile?.(rel, "begin", size);
