@@ -7,7 +7,7 @@
 // Usage: node bench/cp.mjs [--size-mib 1024] [--runs 1]   (needs dist/: npx tsc -p tsconfig.build.json)
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, createReadStream, mkdirSync, openSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, openSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import {
@@ -16,6 +16,7 @@ import {
   JUMPGATE,
   machineInfo,
   NODE,
+  outputTmpfs,
   startServers,
   teardown,
   writeSshConfig,
@@ -80,10 +81,10 @@ function timeRun(cmd, args, input) {
 async function bench() {
   installTeardownHooks("cp bench");
   const { dir, config } = await setUp();
-  const local = join(dir, "local");
-  const remote = join(dir, "remote");
-  mkdirSync(local);
-  mkdirSync(remote);
+  // Both ends on tmpfs (see outputTmpfs): the disk's writeback is not what is compared.
+  const room = 2 * SIZE_MIB + 64;
+  const { path: local, tmpfs } = outputTmpfs(dir, "local", room);
+  const { path: remote } = outputTmpfs(dir, "remote", room);
   const src = join(local, "data.bin");
   makeFile(src, SIZE_MIB);
   const want = await sha256(src);
@@ -134,7 +135,7 @@ async function bench() {
   await teardown();
   const lines = [
     `Machine: ${machineInfo("ssh").join("; ")}. Date: ${new Date().toISOString().slice(0, 10)}.`,
-    `One ${SIZE_MIB} MiB random file, one sshd on 127.0.0.1 (internal-sftp), ${CRYPTO.Ciphers}, best of ${RUNS} interleaved run(s), a new client process per copy; CPU is the client's own (with its ssh child), the sshd side is the same for all.`,
+    `One ${SIZE_MIB} MiB random file, one sshd on 127.0.0.1 (internal-sftp), ${CRYPTO.Ciphers}, best of ${RUNS} interleaved run(s), a new client process per copy, ${tmpfs ? "source and targets on tmpfs" : "source and targets on disk (not root: no tmpfs)"}; CPU is the client's own (with its ssh child), the sshd side is the same for all.`,
     "",
     "| direction | client | wall s (best) | MiB/s | speed: jumpgate / this | client CPU s (user+sys, least) |",
     "|---|---|---:|---:|---:|---:|",

@@ -92,12 +92,22 @@ function measure(root) {
 
 const shq = (s) => `'${s.replaceAll("'", "'\\''")}'`;
 
+/**
+ * Runs one transfer: its wall time, and the CPU (user + sys) of the local side (the client and its
+ * children: jumpgate alone, or sh + tar + ssh, or scp + ssh) from /usr/bin/time, which moves much
+ * less with the VM's load than the wall time.
+ */
 function timed(label, command, args) {
   const t0 = performance.now();
-  const r = spawnSync(command, args, { stdio: ["ignore", "ignore", "pipe"], timeout: 600_000 });
+  const r = spawnSync("/usr/bin/time", ["-f", "%U %S", command, ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+    timeout: 600_000,
+  });
   const seconds = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`${label} failed (${r.status}): ${r.stderr}`);
-  return seconds;
+  const stderr = r.stderr.toString();
+  if (r.status !== 0) throw new Error(`${label} failed (${r.status}): ${stderr}`);
+  const [user, sys] = stderr.trim().split("\n").at(-1).split(" ").map(Number);
+  return { seconds, cpu: user + sys };
 }
 
 async function bench() {
@@ -158,13 +168,16 @@ async function bench() {
     const route = host === "direct" ? "direct" : "through jaguar";
     for (const op of ["push", "pull"]) {
       const times = { jg: [], tar: [], scp: [] };
+      const cpu = { jg: [], tar: [], scp: [] };
       // Rounds alternate the tools, so that a slow moment of the VM is shared rather than pinned
       // on one tool; the median of the rounds is reported.
       for (let r = 0; r < RUNS; r++) {
         for (const tool of ["jg", "tar", "scp"]) {
           const out = fresh();
           const [command, args] = tools(host)[op][tool](out);
-          times[tool].push(timed(`${op} ${tool}`, command, args));
+          const t = timed(`${op} ${tool}`, command, args);
+          times[tool].push(t.seconds);
+          cpu[tool].push(t.cpu);
           check(`${op} ${tool}`, out);
         }
       }
@@ -173,15 +186,18 @@ async function bench() {
         jg: median(times.jg),
         tar: median(times.tar),
         scp: median(times.scp),
+        cpu: { jg: median(cpu.jg), tar: median(cpu.tar), scp: median(cpu.scp) },
       });
     }
   }
   console.log("");
-  console.log("| transfer | jumpgate (s) | tar + ssh (s) | scp -r (s) | vs tar + ssh | vs scp -r |");
-  console.log("|---|---:|---:|---:|---:|---:|");
+  console.log(
+    "| transfer | jumpgate (s) | tar + ssh (s) | scp -r (s) | vs tar + ssh | vs scp -r | local CPU s: jumpgate / tar + ssh / scp |",
+  );
+  console.log("|---|---:|---:|---:|---:|---:|---:|");
   for (const r of rows) {
     console.log(
-      `| ${r.what} | ${r.jg.toFixed(2)} | ${r.tar.toFixed(2)} | ${r.scp.toFixed(2)} | ${(r.tar / r.jg).toFixed(2)}x | ${(r.scp / r.jg).toFixed(2)}x |`,
+      `| ${r.what} | ${r.jg.toFixed(2)} | ${r.tar.toFixed(2)} | ${r.scp.toFixed(2)} | ${(r.tar / r.jg).toFixed(2)}x | ${(r.scp / r.jg).toFixed(2)}x | ${r.cpu.jg.toFixed(2)} / ${r.cpu.tar.toFixed(2)} / ${r.cpu.scp.toFixed(2)} |`,
     );
   }
   console.log("\n(ratios > 1: jumpgate is faster by that factor)");

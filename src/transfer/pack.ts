@@ -8,7 +8,7 @@
  * into at least one packet, and a project tree is mostly 512-byte headers and small bodies.
  */
 import type { Stats } from "node:fs";
-import { closeSync, openSync, read, readSync } from "node:fs";
+import { closeSync, lstatSync, openSync, read, readSync } from "node:fs";
 import { lstat, readdir, readFile, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { JumpgateError } from "../errors.js";
@@ -93,14 +93,17 @@ export async function scanTree(opts: ScanOptions): Promise<TreeScan> {
       scan.skipped.push({ path: relDir || ".", reason: `cannot list it: ${describeFsError(error)}` });
       return;
     }
-    const stats = await Promise.all(
-      names.map((name) =>
-        lstat(join(absDir, name)).then(
-          (s) => s,
-          (error: unknown) => error,
-        ),
-      ),
-    );
+    // One synchronous lstat per name (a few microseconds from the inode cache, against ~25 us of
+    // main-thread work for each promise-based call), then a turn of the event loop per directory
+    // so that the SSH handshake running alongside is never held up for long.
+    const stats = names.map((name): Stats | unknown => {
+      try {
+        return lstatSync(join(absDir, name));
+      } catch (error) {
+        return error;
+      }
+    });
+    await new Promise<void>((resolve) => setImmediate(resolve));
     for (let i = 0; i < names.length; i++) {
       const name = names[i] as string;
       const rel = relDir === "" ? name : `${relDir}/${name}`;
