@@ -11,6 +11,7 @@ import { createLogger, type LogLevel, parseLogLevel } from "../../util/log.js";
 import type { ParsedSshArgs } from "../commands/ssh.js";
 import { ForwardSet } from "../forward/set.js";
 import { BACKGROUND_ENV, goToBackground, signalReady } from "./background.js";
+import { watchInterrupt } from "./interrupt.js";
 import { runSession, type SessionPlan, type TtyRequest } from "./run.js";
 
 function logLevelFor(args: ParsedSshArgs, configured: string): LogLevel {
@@ -84,20 +85,17 @@ export async function runSsh(args: ParsedSshArgs, extras: RunSshExtras = {}): Pr
         announce: extras.announce === true,
         via: lease.session.hopName,
       });
-      // -N: Ctrl-C once a listener is up (before holdOpen() takes over) is a clean stop, not death.
-      let interrupted = false;
-      const onSignal = () => {
-        interrupted = true;
-      };
+      // -N: Ctrl-C once a listener is up, while the others come up or while holding them, is a
+      // clean stop, not death; one listener covers both (see interrupt.ts for why not two).
       const holding = plan.noCommand && plan.command === "" && plan.stdioForward === null;
-      if (holding) for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, onSignal);
+      const interrupt = holding ? watchInterrupt() : undefined;
       try {
         await forwards.startAll();
+        if (args.background) signalReady();
+        return await runSession(lease, { ...plan, forwards, ...(interrupt ? { interrupt } : {}) }, manager);
       } finally {
-        for (const sig of ["SIGINT", "SIGTERM"] as const) process.off(sig, onSignal);
+        interrupt?.dispose();
       }
-      if (args.background) signalReady();
-      return await runSession(lease, { ...plan, forwards, interrupted: () => interrupted }, manager);
     } finally {
       await forwards?.closeAll();
       lease.release();

@@ -10,6 +10,7 @@ import type { Logger } from "../../util/log.js";
 import { type ForwardSet, runEscapeCommand } from "../forward/set.js";
 import { sessionEnvironment } from "./env.js";
 import { EscapeFilter, escapeHelp } from "./escape.js";
+import type { Interrupt } from "./interrupt.js";
 import { enterRawMode, type TerminalGuard, windowSize } from "./terminal.js";
 
 export type TtyRequest = "auto" | "yes" | "force" | "no";
@@ -25,8 +26,8 @@ export interface SessionPlan {
   log: Logger;
   /** The run's forwards: `~C` adds and cancels, `~#` lists their connections. */
   forwards?: ForwardSet;
-  /** Whether SIGINT/SIGTERM already arrived while the forwards were being set up (`-N`). */
-  interrupted?: () => boolean;
+  /** `-N`: the SIGINT/SIGTERM listener that has run since before the forwards were set up. */
+  interrupt?: Interrupt;
 }
 
 /** Exit status when jumpgate itself fails or the connection drops, as with ssh. */
@@ -74,12 +75,11 @@ function holdOpen(lease: Lease, plan: SessionPlan): Promise<number> {
       stopping = true;
       resolve(0);
     };
-    if (plan.interrupted?.()) {
-      stop();
-      return;
+    if (plan.interrupt) plan.interrupt.onFire(stop);
+    else {
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
     }
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
     lease.session.onClose((reason) => {
       if (stopping) return;
       plan.log.error(`Connection to ${lease.session.hopName} closed: ${reason}.`);
