@@ -67,6 +67,11 @@ export interface HostKeyRequest {
   prompt?: (question: string) => Promise<string>;
   /** stderr: OpenSSH's warnings, one message per call, without a trailing newline. */
   warn: (text: string) => void;
+  /**
+   * OpenSSH's INFO-level messages (its logit(): "Permanently added ..."), which LogLevel ERROR,
+   * QUIET or -q silence. Defaults to `warn`.
+   */
+  info?: (text: string) => void;
   /** Optional debug sink (-v): skipped lines, unreadable files, how the key was found. */
   debug?: (text: string) => void;
   /** The hop's name for messages ("jaguar"); a route has several hops, each checked on its own. */
@@ -350,7 +355,9 @@ async function handleUnknown(req: HostKeyRequest, c: UnknownContext): Promise<Ho
   try {
     const { file } = appendKnownHost(recordTo, hostName, key, o.hashKnownHosts === 1);
     verdict.recorded = { file };
-    req.warn(`Warning: Permanently added '${hostName}' (${key.display}) to the list of known hosts.`);
+    (req.info ?? req.warn)(
+      `Warning: Permanently added '${hostName}' (${key.display}) to the list of known hosts.`,
+    );
   } catch (err) {
     // As ssh: failing to record does not undo the decision to trust the key for this connection.
     req.warn(

@@ -37,6 +37,9 @@ export function createSecurity(opts: SecurityOptions): HopSecurity {
           ? {}
           : { prompt: (question: string) => prompter.ask(question, { echo: true }) }),
         warn,
+        info: (text) => {
+          if (opts.log.enabled("INFO")) warn(text);
+        },
         debug: (text) => opts.log.debug(text),
         displayName: hop.hop.name,
       });

@@ -224,6 +224,23 @@ describeE2E("jumpgate ssh through jaguar", "netns", () => {
       encoding: "utf8",
     });
     expect(found.status).toBe(0);
+    // As ssh: the notice is an INFO message, which LogLevel ERROR silences.
+    const quiet = jumpgate([
+      "ssh",
+      "-F",
+      cfg,
+      "-o",
+      `UserKnownHostsFile=${join(work, "known_hosts_quiet")}`,
+      "-o",
+      "StrictHostKeyChecking=accept-new",
+      "-o",
+      "LogLevel=ERROR",
+      "jaguar",
+      "true",
+    ]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toMatch(/Permanently added/);
+    expect(readFileSync(join(work, "known_hosts_quiet"), "utf8")).toMatch(/ ssh-ed25519 /);
   });
 
   it("refuses an unknown host under BatchMode without asking", () => {
