@@ -8,7 +8,7 @@
  * into at least one packet, and a project tree is mostly 512-byte headers and small bodies.
  */
 import type { Stats } from "node:fs";
-import { closeSync, lstatSync, openSync, read, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, read, readSync } from "node:fs";
 import { lstat, readdir, readFile, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { JumpgateError } from "../errors.js";
@@ -29,6 +29,9 @@ export interface PackEntry {
   gid: number;
   /** Symlink target, or for a hard link the `rel` of the first name of the same file. */
   linkname?: string;
+  /** Identity of what the walk saw: a file is sent only if it is still that file when opened. */
+  dev: number;
+  ino: number;
 }
 
 export interface Skipped {
@@ -86,23 +89,33 @@ export async function scanTree(opts: ScanOptions): Promise<TreeScan> {
       if (text !== undefined) sets = [...inherited, { base: relDir, rules: parseIgnore(text) }];
     }
     const ordered = [...sets, excludeSet];
-    let names: string[];
+    let raw: Buffer[];
     try {
-      names = (await readdir(absDir)).sort();
+      raw = await readdir(absDir, { encoding: "buffer" });
     } catch (error) {
       scan.skipped.push({ path: relDir || ".", reason: `cannot list it: ${describeFsError(error)}` });
       return;
     }
-    // One synchronous lstat per name (a few microseconds from the inode cache, against ~25 us of
-    // main-thread work for each promise-based call), then a turn of the event loop per directory
-    // so that the SSH handshake running alongside is never held up for long.
-    const stats = names.map((name): Stats | unknown => {
+    const names: string[] = [];
+    for (const r of raw) {
+      const name = utf8Exactly(r);
+      if (name !== undefined) names.push(name);
+      else scan.skipped.push({ path: join(relDir, r.toString("utf8")), reason: NOT_UTF8 });
+    }
+    names.sort();
+    // Synchronous lstat (a few microseconds from the inode cache, against ~25 us of main-thread
+    // work for each promise-based call), with a turn of the event loop every YIELD_EVERY names
+    // so that the SSH handshake running alongside (or, in the gate, every tunnel) is never held
+    // up for long, even by a directory of 100,000 entries.
+    const stats: unknown[] = [];
+    for (const name of names) {
       try {
-        return lstatSync(join(absDir, name));
+        stats.push(lstatSync(join(absDir, name)));
       } catch (error) {
-        return error;
+        stats.push(error);
       }
-    });
+      if (stats.length % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     await new Promise<void>((resolve) => setImmediate(resolve));
     for (let i = 0; i < names.length; i++) {
       const name = names[i] as string;
@@ -131,7 +144,9 @@ export async function scanTree(opts: ScanOptions): Promise<TreeScan> {
         scan.files++;
       } else if (s.isSymbolicLink()) {
         try {
-          scan.entries.push({ ...entryOf(rel, abs, s), linkname: await readlink(abs) });
+          const target = utf8Exactly(await readlink(abs, { encoding: "buffer" }));
+          if (target === undefined) scan.skipped.push({ path: rel, reason: `its target: ${NOT_UTF8}` });
+          else scan.entries.push({ ...entryOf(rel, abs, s), linkname: target });
         } catch (error) {
           scan.skipped.push({ path: rel, reason: `cannot read the link: ${describeFsError(error)}` });
         }
@@ -145,6 +160,15 @@ export async function scanTree(opts: ScanOptions): Promise<TreeScan> {
   return scan;
 }
 
+const NOT_UTF8 = "the name is not valid UTF-8 (jumpgate sends UTF-8 names only; rename it to send it)";
+const YIELD_EVERY = 1000;
+
+/** The name as a string when it is valid UTF-8 (decoding and encoding give the same bytes back). */
+function utf8Exactly(raw: Buffer): string | undefined {
+  const text = raw.toString("utf8");
+  return Buffer.from(text, "utf8").equals(raw) ? text : undefined;
+}
+
 function entryOf(rel: string, abs: string, s: Stats): PackEntry {
   const type = s.isDirectory() ? "directory" : s.isSymbolicLink() ? "symlink" : "file";
   return {
@@ -156,6 +180,8 @@ function entryOf(rel: string, abs: string, s: Stats): PackEntry {
     mtime: s.mtime,
     uid: s.uid,
     gid: s.gid,
+    dev: s.dev,
+    ino: s.ino,
   };
 }
 
@@ -235,10 +261,28 @@ export async function packTree(
   cb: PackCallbacks = {},
 ): Promise<void> {
   const out = new ChunkWriter(sink);
+  /** Files sent with their data: the only names a hard link entry may point to. */
+  const sent = new Set<string>();
+  /** A first name that was not sent -> the later name of the same file that carries its data. */
+  const standIn = new Map<string, string>();
   for (const entry of scan.entries) {
     cb.signal?.throwIfAborted();
-    if (entry.type === "file") await packFile(out, entry, cb);
-    else await putHeader(out, fieldsOf(entry, 0));
+    if (entry.type === "file") {
+      if (await packFile(out, entry, cb)) sent.add(entry.rel);
+    } else if (entry.type === "link") {
+      const first = entry.linkname as string;
+      const target = sent.has(first) ? first : standIn.get(first);
+      if (target !== undefined) {
+        await putHeader(out, fieldsOf({ ...entry, linkname: target }, 0));
+      } else if (await packFile(out, { ...entry, type: "file", linkname: undefined }, cb, true)) {
+        // The first name vanished or could not be read: this name is sent as the file itself,
+        // and later names of the same file link to it (a link to a missing member fails tar -x).
+        sent.add(entry.rel);
+        standIn.set(first, entry.rel);
+      }
+    } else {
+      await putHeader(out, fieldsOf(entry, 0));
+    }
   }
   // The end of an archive: two zero blocks.
   await out.zeros(2 * BLOCK);
@@ -275,29 +319,49 @@ async function putHeader(out: ChunkWriter, fields: TarHeaderFields): Promise<voi
   out.used += writeHeader(out.buf, out.used, fields);
 }
 
-/** One file: header, body, padding. An unreadable file is skipped before anything is written. */
-async function packFile(out: ChunkWriter, entry: PackEntry, cb: PackCallbacks): Promise<void> {
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/**
+ * One file: header, body, padding. Returns whether it was sent. Nothing is written for a file
+ * that cannot be opened or is no longer the file the walk saw: opened without following a link
+ * and without blocking (a symlink or a fifo swapped in since the walk must not be read; a fifo
+ * would block the whole process, in the gate every tunnel), then checked to be the same regular
+ * file (device and inode), as GNU tar does.
+ */
+async function packFile(
+  out: ChunkWriter,
+  entry: PackEntry,
+  cb: PackCallbacks,
+  sizeFromFile = false,
+): Promise<boolean> {
   let fd: number;
   try {
-    fd = openSync(entry.abs, "r");
+    fd = openSync(entry.abs, OPEN_FLAGS);
   } catch (error) {
-    cb.onSkipped?.({ path: entry.rel, reason: describeFsError(error) });
-    return;
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === "ELOOP" ? `${CHANGED}: it is a symlink now` : describeFsError(error);
+    cb.onSkipped?.({ path: entry.rel, reason });
+    return false;
   }
   try {
-    cb.onFile?.(entry.rel, "begin", entry.size);
-    const fields = fieldsOf(entry, entry.size);
-    const whole = headerBytes(fields) + padded(entry.size);
-    if (whole <= CHUNK) {
-      if (!(await packSmallFile(out, fields, fd, entry, cb))) return;
-    } else {
-      await packLargeFile(out, fields, fd, entry, cb);
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.dev !== entry.dev || st.ino !== entry.ino) {
+      cb.onSkipped?.({ path: entry.rel, reason: `${CHANGED}: it is another file now` });
+      return false;
     }
-    cb.onFile?.(entry.rel, "end", entry.size);
+    const size = sizeFromFile ? st.size : entry.size;
+    const sized = { ...entry, size };
+    const fields = fieldsOf(sized, size);
+    const whole = headerBytes(fields) + padded(size);
+    if (whole <= CHUNK) return await packSmallFile(out, fields, fd, sized, cb);
+    await packLargeFile(out, fields, fd, sized, cb);
+    return true;
   } finally {
     closeSync(fd);
   }
 }
+
+const CHANGED = "changed since the walk, not sent";
 
 /**
  * A file that fits in one chunk is read synchronously into place behind its header's room, and
@@ -331,7 +395,9 @@ async function packSmallFile(
   writeHeader(out.buf, out.used, fields);
   out.buf.fill(0, dataAt + got, dataAt + padded(got));
   out.used = dataAt + padded(got);
+  cb.onFile?.(entry.rel, "begin", got);
   cb.onBytes?.(got);
+  cb.onFile?.(entry.rel, "end", got);
   return true;
 }
 
@@ -354,30 +420,34 @@ async function packLargeFile(
   cb: PackCallbacks,
 ): Promise<void> {
   await putHeader(out, fields);
+  cb.onFile?.(entry.rel, "begin", entry.size);
   let written = 0;
-  try {
-    while (written < entry.size) {
-      cb.signal?.throwIfAborted();
-      if (out.free === 0) await out.flush();
-      const want = Math.min(entry.size - written, out.free);
-      const n = await readAt(fd, out.buf, out.used, want, written);
-      if (n === 0) {
-        if (written > 0)
-          cb.onSkipped?.({ path: entry.rel, reason: "it shrank while being read; zero-filled" });
-        break;
-      }
-      out.used += n;
-      written += n;
-      cb.onBytes?.(n);
+  while (written < entry.size) {
+    cb.signal?.throwIfAborted();
+    // Outside the try: a sink that fails (the channel closed) is the push's error, not a read's.
+    if (out.free === 0) await out.flush();
+    const want = Math.min(entry.size - written, out.free);
+    let n: number;
+    try {
+      n = await readAt(fd, out.buf, out.used, want, written);
+    } catch (error) {
+      if (cb.signal?.aborted) throw error;
+      cb.onSkipped?.({
+        path: entry.rel,
+        reason: `read failed part way: ${describeFsError(error)}; zero-filled`,
+      });
+      break;
     }
-  } catch (error) {
-    if (cb.signal?.aborted) throw error;
-    cb.onSkipped?.({
-      path: entry.rel,
-      reason: `read failed part way: ${describeFsError(error)}; zero-filled`,
-    });
+    if (n === 0) {
+      cb.onSkipped?.({ path: entry.rel, reason: "it shrank while being read; zero-filled" });
+      break;
+    }
+    out.used += n;
+    written += n;
+    cb.onBytes?.(n);
   }
   await out.zeros(entry.size - written + (padded(entry.size) - entry.size));
+  cb.onFile?.(entry.rel, "end", entry.size);
 }
 
 export function describeFsError(error: unknown): string {

@@ -95,8 +95,8 @@ function plan(h: TarHeaderFields): { ustarName: { prefix: string; name: string }
   let ustarName = isAscii(h.name) ? splitName(h.name) : undefined;
   if (ustarName === undefined) {
     pax += paxRecord("path", h.name);
-    // A readable stand-in for readers without pax: the last 100 ASCII-safe bytes of the name.
-    ustarName = { prefix: "", name: fallbackName(h.name) };
+    // A stand-in for readers without pax (see fallbackName).
+    ustarName = { prefix: "", name: fallbackName(h.name, h.type === "directory" ? "/" : "") };
   }
   if (h.linkname !== undefined && (!isAscii(h.linkname) || h.linkname.length > NAME_LEN)) {
     pax += paxRecord("linkpath", h.linkname);
@@ -109,9 +109,22 @@ function plan(h: TarHeaderFields): { ustarName: { prefix: string; name: string }
   return { ustarName, pax };
 }
 
-function fallbackName(name: string): string {
-  const ascii = name.replace(/[^ -~]/g, "_");
-  return ascii.length <= NAME_LEN ? ascii : ascii.slice(ascii.length - NAME_LEN);
+/**
+ * The ustar name of an entry whose real name is in a pax record, and of the pax block itself
+ * (`./PaxHeaders/<name>`, as GNU tar names it): only readers that do not know pax see these, so
+ * they are built from the last component alone, printable ASCII, never absolute and never `..`,
+ * and such a reader can at worst put a file under an odd name in the destination's top level.
+ */
+function fallbackName(name: string, suffix = "", dir = "./"): string {
+  const last =
+    name
+      .split("/")
+      .filter((p) => p !== "")
+      .pop() ?? "";
+  let base = last.replace(/[^ -~]/g, "_");
+  if (base === "" || base === "." || base === "..") base = "_";
+  const room = NAME_LEN - dir.length - suffix.length;
+  return `${dir}${base.length <= room ? base : base.slice(base.length - room)}${suffix}`;
 }
 
 /** Bytes `writeHeader` will write for this entry (512, or more with a pax header). */
@@ -170,7 +183,14 @@ export function writeHeader(buf: Buffer, offset: number, h: TarHeaderFields): nu
   let at = offset;
   if (pax !== "") {
     const paxLength = Buffer.byteLength(pax);
-    writeUstar(buf, at, { prefix: "", name: "PaxHeader" }, h, PAX_TYPEFLAG, paxLength);
+    writeUstar(
+      buf,
+      at,
+      { prefix: "", name: fallbackName(h.name, "", "./PaxHeaders/") },
+      h,
+      PAX_TYPEFLAG,
+      paxLength,
+    );
     at += BLOCK;
     buf.fill(0, at, at + padded(paxLength));
     buf.write(pax, at, "utf8");

@@ -8,6 +8,7 @@ import {
   linkSync,
   mkdirSync,
   readFileSync,
+  renameSync,
   statSync,
   symlinkSync,
   truncateSync,
@@ -123,6 +124,109 @@ describe("packTree", () => {
     const out = gnuExtract(chunks);
     expect(readFileSync(join(out, "b"), "utf8")).toBe("b");
     expect(() => statSync(join(out, "a"))).toThrow();
+  });
+
+  it("a file swapped for a symlink, another file or a fifo after the walk is not read; the rest is sent", async () => {
+    const root = tempDir("jg-pack-swap-");
+    const outside = join(tempDir("jg-pack-outside-"), "secret");
+    writeFileSync(outside, "SECRET-OUTSIDE-TREE");
+    for (const n of ["link", "other", "keep"]) writeFileSync(join(root, n), `${n} content`);
+    const { chunks, skipped } = await pack(root, () => {
+      unlinkSync(join(root, "link"));
+      symlinkSync(outside, join(root, "link"));
+      // An editor's atomic save: a new inode under the same name.
+      writeFileSync(join(root, "other.new"), "replaced");
+      renameSync(join(root, "other.new"), join(root, "other"));
+    });
+    expect(skipped).toEqual([
+      { path: "link", reason: "changed since the walk, not sent: it is a symlink now" },
+      { path: "other", reason: "changed since the walk, not sent: it is another file now" },
+    ]);
+    expect(Buffer.concat(chunks).includes("SECRET-OUTSIDE-TREE")).toBe(false);
+    const out = gnuExtract(chunks);
+    expect(readFileSync(join(out, "keep"), "utf8")).toBe("keep content");
+  });
+
+  // A blocked open would stop this very process (timers included), so the case runs in a child,
+  // against dist/ (npm test builds it first).
+  it("a fifo swapped in after the walk is skipped without blocking (in a child process, with a deadline)", () => {
+    const root = tempDir("jg-pack-fifo-");
+    writeFileSync(join(root, "f"), "data");
+    const script = `
+      import { execFileSync } from "node:child_process";
+      import { unlinkSync } from "node:fs";
+      import { packTree, scanTree } from ${JSON.stringify(new URL("../../../dist/transfer/pack.js", import.meta.url).href)};
+      const root = ${JSON.stringify(root)};
+      const scan = await scanTree({ root });
+      unlinkSync(root + "/f");
+      execFileSync("mkfifo", [root + "/f"]);
+      const skipped = [];
+      await packTree(scan, async () => {}, { onSkipped: (s) => skipped.push(s) });
+      console.log(JSON.stringify(skipped));
+    `;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(r.signal).toBeNull();
+    expect(JSON.parse(r.stdout)).toEqual([
+      { path: "f", reason: "changed since the walk, not sent: it is another file now" },
+    ]);
+  });
+
+  it("a big file emptied after the walk is zero-filled with a note, never silently", async () => {
+    const root = tempDir("jg-pack-emptied-");
+    writeFileSync(join(root, "big"), bytesOf(2 * CHUNK, 5));
+    const { chunks, skipped } = await pack(root, () => truncateSync(join(root, "big"), 0));
+    expect(skipped).toEqual([{ path: "big", reason: "it shrank while being read; zero-filled" }]);
+    expect(readFileSync(join(gnuExtract(chunks), "big")).every((b) => b === 0)).toBe(true);
+  });
+
+  it("hard links whose first name vanished: the next name carries the data and later ones link to it", async () => {
+    const root = tempDir("jg-pack-links-");
+    writeFileSync(join(root, "a"), "shared");
+    linkSync(join(root, "a"), join(root, "b"));
+    linkSync(join(root, "a"), join(root, "c"));
+    const { chunks, skipped } = await pack(root, () => unlinkSync(join(root, "a")));
+    expect(skipped).toEqual([{ path: "a", reason: "no such file or directory" }]);
+    const out = gnuExtract(chunks);
+    expect(readFileSync(join(out, "b"), "utf8")).toBe("shared");
+    expect(statSync(join(out, "c")).ino).toBe(statSync(join(out, "b")).ino);
+  });
+
+  it("a sink that fails is the packer's error, not a read error", async () => {
+    const root = tempDir("jg-pack-sink-");
+    writeFileSync(join(root, "big"), bytesOf(3 * CHUNK, 6));
+    const scan = await scanTree({ root });
+    const skipped: Skipped[] = [];
+    let calls = 0;
+    const failing = async () => {
+      calls++;
+      if (calls === 2) throw new Error("channel closed");
+    };
+    await expect(packTree(scan, failing, { onSkipped: (s) => skipped.push(s) })).rejects.toThrow(
+      "channel closed",
+    );
+    expect(calls).toBe(2);
+    expect(skipped).toEqual([]);
+  });
+
+  it("names and link targets that are not valid UTF-8 are left out with the reason", async () => {
+    const root = tempDir("jg-pack-bytes-");
+    const rootBytes = Buffer.from(root);
+    writeFileSync(Buffer.concat([rootBytes, Buffer.from("/caf"), Buffer.from([0xe9])]), "latin-1 name");
+    symlinkSync(Buffer.from([0x74, 0x67, 0x74, 0xff]), join(root, "link"));
+    writeFileSync(join(root, "ok"), "ok");
+    const { chunks, scan } = await pack(root);
+    // Found by the walk (scan.skipped, which push reports with the rest), not sent.
+    const skipped = scan.skipped;
+    expect(skipped.map((s) => s.reason)).toEqual([
+      "the name is not valid UTF-8 (jumpgate sends UTF-8 names only; rename it to send it)",
+      "its target: the name is not valid UTF-8 (jumpgate sends UTF-8 names only; rename it to send it)",
+    ]);
+    expect(skipped[1]?.path).toBe("link");
+    const out = gnuExtract(chunks);
+    expect(readFileSync(join(out, "ok"), "utf8")).toBe("ok");
   });
 
   it("stops with the abort reason when the signal fires", async () => {

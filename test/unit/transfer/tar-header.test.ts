@@ -159,6 +159,26 @@ describe("writeHeader", () => {
     expect(listing.stdout).toContain(`./l -> ${target}`);
   });
 
+  it("the ustar stand-in names of pax entries are never absolute and never contain '..'", () => {
+    for (const name of [
+      `./${"x".repeat(200)}/a../${"y".repeat(97)}`,
+      `./${"x".repeat(200)}/${"y".repeat(99)}`,
+      "./ü/..é",
+    ]) {
+      const h = base({ name });
+      const buf = Buffer.alloc(headerBytes(h));
+      writeHeader(buf, 0, h);
+      const field = (at: number) => buf.toString("latin1", at, at + 100).replace(/\0.*$/s, "");
+      const paxName = field(0);
+      const entryName = field(buf.length - BLOCK);
+      expect(paxName.startsWith("./PaxHeaders/")).toBe(true);
+      for (const n of [paxName, entryName]) {
+        expect(n.startsWith("/")).toBe(false);
+        expect(n.split("/")).not.toContain("..");
+      }
+    }
+  });
+
   it("carries sizes of 8 GiB and more, large ids and old times in pax records (GNU tar reads them)", () => {
     const size = 9 * 1024 ** 3 + 7;
     const h = base({ name: "./big", size, uid: 0o10000000, gid: 3_000_000, mtime: new Date(-86_400_000) });
