@@ -5,16 +5,8 @@
  * outside files, device files, fifos, setuid bits. Real OpenSSH cannot be made to send these, which
  * is what the embedded server is for.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer, type Server as NetServer, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import ssh2 from "ssh2";
 import tarStream, { type Header } from "tar-stream";
-import { generateEd25519, renderKnownHosts } from "../../src/demo/files.js";
-import { removeTree } from "./tmp.js";
-
-const { Server } = ssh2;
+import { startEmbeddedSshServer } from "./embedded-ssh-server.js";
 
 export type HostileEntry = Partial<Header> & { name: string; body?: string };
 
@@ -48,74 +40,25 @@ export async function craftTar(entries: readonly HostileEntry[]): Promise<Buffer
 }
 
 export async function startHostileServer(archive: Buffer): Promise<HostileServer> {
-  const dir = mkdtempSync(join(tmpdir(), "jg-hostile-"));
-  const hostKey = generateEd25519("hostile host");
-  const userKey = generateEd25519("client");
   const commands: string[] = [];
-  const server = new Server({ hostKeys: [hostKey.privateKey] }, (conn) => {
-    conn.on("error", () => {});
-    // A hostile server lets everyone in: it wants the client to pull.
-    conn.on("authentication", (ctx) => ctx.accept());
-    conn.on("ready", () => {
-      conn.on("session", (acceptSession) => {
-        const session = acceptSession();
-        session.on("exec", (accept, _reject, info) => {
-          const channel = accept();
-          commands.push(info.command);
-          channel.on("error", () => {});
-          if (/\btar\b.* -c/.test(info.command)) {
-            channel.write(archive);
-            channel.exit(0);
-          } else {
-            channel.stderr.write("sh: 1: not what a hostile server serves\n");
-            channel.exit(1);
-          }
-          channel.end();
-        });
+  // A hostile server lets everyone in: it wants the client to pull.
+  const server = await startEmbeddedSshServer("hostile", (conn) => {
+    conn.on("session", (acceptSession) => {
+      const session = acceptSession();
+      session.on("exec", (accept, _reject, info) => {
+        const channel = accept();
+        commands.push(info.command);
+        channel.on("error", () => {});
+        if (/\btar\b.* -c/.test(info.command)) {
+          channel.write(archive);
+          channel.exit(0);
+        } else {
+          channel.stderr.write("sh: 1: not what a hostile server serves\n");
+          channel.exit(1);
+        }
+        channel.end();
       });
     });
   });
-  const sockets = new Set<Socket>();
-  const listener: NetServer = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    server.injectSocket(socket);
-  });
-  const port = await new Promise<number>((resolve) => {
-    listener.listen(0, "127.0.0.1", () => resolve((listener.address() as { port: number }).port));
-  });
-  const knownHosts = join(dir, "known_hosts");
-  writeFileSync(knownHosts, renderKnownHosts([{ host: "127.0.0.1", port, publicKey: hostKey.publicKey }]));
-  const identity = join(dir, "id_ed25519");
-  writeFileSync(identity, userKey.privateKey, { mode: 0o600 });
-  const configPath = join(dir, "ssh_config");
-  writeFileSync(
-    configPath,
-    [
-      "Host hostile",
-      "  HostName 127.0.0.1",
-      `  Port ${port}`,
-      "  User victim",
-      `  IdentityFile ${identity}`,
-      "  IdentitiesOnly yes",
-      `  UserKnownHostsFile ${knownHosts}`,
-      "  StrictHostKeyChecking yes",
-      "  BatchMode yes",
-      "  IdentityAgent none",
-      "",
-    ].join("\n"),
-  );
-  return {
-    port,
-    configPath,
-    commands,
-    stop: async () => {
-      await new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        listener.close(() => resolve());
-      });
-      // Keys and config live only as long as the server: no jg-hostile-* dir left in /tmp.
-      removeTree(dir);
-    },
-  };
+  return { ...server, commands };
 }

@@ -90,7 +90,17 @@ export async function runSsh(args: ParsedSshArgs, extras: RunSshExtras = {}): Pr
       const holding = plan.noCommand && plan.command === "" && plan.stdioForward === null;
       const interrupt = holding ? watchInterrupt() : undefined;
       try {
-        await forwards.startAll();
+        if (interrupt) {
+          // A forward whose setup waits on the server (a tcpip-forward it never answers) must not
+          // outlive Ctrl-C: the finally blocks below close the forwards and the connection, which
+          // ends the pending request.
+          const started = forwards.startAll();
+          started.catch(() => {});
+          const stopped = new Promise<"stopped">((resolve) => interrupt.onFire(() => resolve("stopped")));
+          if ((await Promise.race([started, stopped])) === "stopped") return 0;
+        } else {
+          await forwards.startAll();
+        }
         if (args.background) signalReady();
         return await runSession(lease, { ...plan, forwards, ...(interrupt ? { interrupt } : {}) }, manager);
       } finally {
