@@ -23,7 +23,7 @@ import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
 import type { SshSession } from "../connection/session.js";
 import { isJumpgateError, JumpgateError } from "../errors.js";
-import { expandGlob, hasGlob } from "./glob.js";
+import { expandGlob, hasGlob, isComponent } from "./glob.js";
 import type { ProgressListener, TransferEvent } from "./progress.js";
 import { describeRemote, prepareRemotePath, type RemoteHostSpec } from "./remotepath.js";
 import {
@@ -214,9 +214,8 @@ interface DirJob {
 }
 
 /** One plain path component, as a remote readdir must return it. */
-export function safeName(name: string): boolean {
-  return name !== "" && name !== "." && name !== ".." && !name.includes("/") && !name.includes("\0");
-}
+/** A listed name that can be written under a target directory: one plain component. */
+export const safeName = isComponent;
 
 function tempName(base: string): string {
   // Short enough for NAME_MAX with a long base; starts with '.' so directory listings hide it.
@@ -288,7 +287,18 @@ export async function copy(opts: CopyOptions): Promise<CopyResult> {
         const path = await remotePathOf(s, fs);
         if (s.kind === "remote" && hasGlob(path)) {
           const matches = await expandGlob(path, {
-            list: async (dir) => (await fs.readdir(dir)).map((e) => ({ name: e.name })),
+            list: async (dir) => {
+              const names = (await fs.readdir(dir)).map((e) => e.name);
+              for (const name of names.filter((n) => !safeName(n))) {
+                fail(
+                  new JumpgateError(
+                    "JG_CP_UNSAFE_NAME",
+                    `${label(s, dir)}: the server listed an unsafe name ${JSON.stringify(name)} (a path, '.' or '..'); not matched.`,
+                  ),
+                );
+              }
+              return names.map((name) => ({ name }));
+            },
             exists: async (p) => (await fs.lstat(p)) !== null,
           });
           if (matches.length === 0) {

@@ -55,7 +55,8 @@ export function compileComponent(pattern: string): RegExp {
       }
       if (!closed) re += "\\[";
       else {
-        re += `[${negate ? "^" : ""}${body}]`;
+        // A negated class never matches '/': a component cannot hold one (glob(3)).
+        re += negate ? `[^/${body}]` : `[${body}]`;
         i = j;
       }
     } else re += c.replace(REGEX_SPECIAL, "\\$&");
@@ -67,6 +68,11 @@ export function compileComponent(pattern: string): RegExp {
 export function matchComponent(pattern: string, name: string): boolean {
   if (name.startsWith(".") && !pattern.startsWith(".")) return false;
   return compileComponent(pattern).test(name);
+}
+
+/** A name a directory listing may hold: one component, not "." or "..", no NUL. */
+export function isComponent(name: string): boolean {
+  return name !== "" && name !== "." && name !== ".." && !name.includes("/") && !name.includes("\0");
 }
 
 export interface GlobEntry {
@@ -119,6 +125,9 @@ export async function expandGlob(pattern: string, opts: GlobOptions): Promise<Gl
       }
       const re = compileComponent(part);
       const names = entries
+        // Only plain components: a listed "..", "." or name with '/' (a lying server) is never a
+        // match, whatever the pattern (the caller reports such names).
+        .filter((e) => isComponent(e.name))
         .filter((e) => !(e.name.startsWith(".") && !part.startsWith(".")) && re.test(e.name))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       for (const e of names) {

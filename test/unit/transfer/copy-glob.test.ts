@@ -39,6 +39,8 @@ describe("glob components", () => {
   });
   it("never matches across '/'", () => {
     expect(compileComponent("*").test("a/b")).toBe(false);
+    expect(compileComponent("[!.]*").test("/..")).toBe(false);
+    expect(compileComponent("[^x]").test("/")).toBe(false);
   });
 });
 
@@ -81,6 +83,12 @@ describe("expandGlob over listings", () => {
     expect(await expandGlob("no\\*glob", { list: () => Promise.reject(new Error("listed")) })).toEqual([
       { path: "no*glob" },
     ]);
+  });
+  it("listed names that are not one plain component never match, whatever the pattern", async () => {
+    const hostile = async () => ["app", "/..", "..", ".", "a/b", "", "n\0ul"].map((name) => ({ name }));
+    expect(await expandGlob("logs/*", { list: hostile })).toEqual([{ path: "logs/app" }]);
+    expect(await expandGlob("logs/[!.]*", { list: hostile })).toEqual([{ path: "logs/app" }]);
+    expect(await expandGlob("logs/.*", { list: hostile })).toEqual([]);
   });
   it("a runaway pattern is stopped with JG_CP_GLOB", async () => {
     await expect(expandGlob("logs/*", { list, maxMatches: 1 })).rejects.toMatchObject({ code: "JG_CP_GLOB" });

