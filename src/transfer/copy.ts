@@ -410,13 +410,18 @@ export async function copy(opts: CopyOptions): Promise<CopyResult> {
     if (opts.signal?.aborted) throw abortError();
 
     // Directory attributes last, deepest first, so writing the files did not change their times.
+    // With -p: the source's mode and times. Without: as scp, a directory that existed is left
+    // alone, and a new one keeps what mkdir gave it (the source's bits under the receiving side's
+    // umask) except the owner bits jumpgate added to be able to fill it.
     for (const d of [...dirs].reverse()) {
       if (!createdDirs.ok(d.dst.path)) continue;
       try {
-        await d.dst.fs.setAttrs(
-          d.dst.path,
-          opts.preserve ? { mode: d.mode, atime: d.atime, mtime: d.mtime } : { mode: d.mode },
-        );
+        if (opts.preserve) {
+          await d.dst.fs.setAttrs(d.dst.path, { mode: d.mode, atime: d.atime, mtime: d.mtime });
+        } else if (!d.exists && (d.mode & 0o700) !== 0o700) {
+          const made = await d.dst.fs.stat(d.dst.path);
+          if (made) await d.dst.fs.setAttrs(d.dst.path, { mode: made.mode & 0o7777 & ~(0o700 & ~d.mode) });
+        }
       } catch (error) {
         fail(error);
       }

@@ -11,7 +11,9 @@
  *   no `..` after the first name. With parents always real directories, such a link resolves inside
  *   the destination whatever the links it passes through point to (each of them obeys the same rule);
  * - hard links: only to a file this same run extracted;
- * - no device files, fifos or other special types; setuid, setgid and sticky bits are dropped;
+ * - no device files, fifos or other special types; setuid, setgid and sticky bits are dropped,
+ *   and the permission bits are the archive's minus the umask (as `tar -x` gives a non-root user
+ *   and scp gives anyone: a server cannot leave group- or world-writable files behind);
  * - bounded entry count and total size: exceeding them stops the extraction (fatal).
  *
  * Owners are never changed (jumpgate never chowns). Directory modes and mtimes are applied at the
@@ -39,6 +41,7 @@ import {
 import { join } from "node:path";
 import tarStream, { type Header } from "tar-stream";
 import { JumpgateError } from "../errors.js";
+import { currentUmask } from "../util/umask.js";
 import { describeFsError } from "./pack.js";
 
 export interface ExtractLimits {
@@ -185,6 +188,7 @@ export function createExtractor(
   /** Regular files this run wrote: the only allowed hard link targets. */
   const extractedFiles = new Set<string>();
   const dirMeta: { rel: string; mode: number; mtime: Date }[] = [];
+  const umask = currentUmask();
   let fatal: unknown;
   /** Bytes of the file being written, taken back out of summary.bytes if it is removed. */
   let currentBytes = 0;
@@ -264,7 +268,7 @@ export function createExtractor(
       summary.notes.push(note);
       progress.onNote?.(note);
     }
-    return m & 0o777;
+    return m & 0o777 & ~umask;
   };
 
   const handle = (header: Header, stream: EntryStream, next: (error?: Error | null) => void) => {

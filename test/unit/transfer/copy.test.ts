@@ -2,7 +2,16 @@
  * The cp engine against in-memory "remote" file systems: hostile directory listings, short reads,
  * aborts, and the naming rules. The real-server behaviour is in test/e2e/cp.test.ts.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -16,6 +25,7 @@ import type {
   ReadHandle,
   WriteHandle,
 } from "../../../src/transfer/sftp-fs.js";
+import { currentUmask } from "../../../src/util/umask.js";
 
 interface Node {
   type: "file" | "dir" | "symlink";
@@ -252,6 +262,25 @@ describe("copy engine", () => {
     ]);
     expect(readFileSync(join(out, ".bashrc"), "utf8")).toBe("mine");
     expect(readdirSync(out).sort()).toEqual([".bashrc", "app"]);
+  });
+
+  it("-r without -p: an existing directory keeps its mode; new ones get the source's bits under the umask", async () => {
+    const umask = currentUmask();
+    const fs = new MemFs(
+      new Map([
+        ["/proj", dirNode(0o777)],
+        ["/proj/sub", dirNode(0o1777)],
+        ["/proj/ro", dirNode(0o555)],
+        ["/proj/ro/f", file("f")],
+      ]),
+    );
+    mkdirSync(join(out, "proj"), { mode: 0o700 });
+    const { errors } = await run(fs, ["/proj"], { recursive: true });
+    expect(errors).toEqual([]);
+    expect(statSync(join(out, "proj")).mode & 0o7777).toBe(0o700);
+    expect(statSync(join(out, "proj/sub")).mode & 0o7777).toBe(0o1777 & ~umask);
+    expect(statSync(join(out, "proj/ro")).mode & 0o7777).toBe(0o555 & ~umask);
+    expect(readFileSync(join(out, "proj/ro/f"), "utf8")).toBe("f");
   });
 
   it("local paths must be absolute (the CLI resolves them)", async () => {

@@ -15,6 +15,7 @@ import {
   type ExtractLimits,
   type ExtractSummary,
 } from "../../../src/transfer/extract.js";
+import { currentUmask } from "../../../src/util/umask.js";
 import { craftTar, type HostileEntry } from "../../support/hostile-tar-server.js";
 import { useTempDirs } from "../../support/tmp.js";
 
@@ -120,6 +121,19 @@ describe("createExtractor", () => {
     expect(readFileSync(join(dest, "ro/inside"), "utf8")).toBe("written before ro applies");
   });
 
+  it("applies the umask to the archive's modes: a server cannot leave world-writable files", async () => {
+    const umask = currentUmask();
+    expect(umask & 0o002).toBe(0o002); // the usual 022 or stricter; the case below needs o-w
+    await extract([
+      { name: "./ww/", type: "directory", mode: 0o777 },
+      { name: "./ww/f", body: "x", mode: 0o666 },
+      { name: "./g", body: "#!/bin/sh\n", mode: 0o777 },
+    ]);
+    expect(lstatSync(join(dest, "ww")).mode & 0o777).toBe(0o777 & ~umask);
+    expect(lstatSync(join(dest, "ww/f")).mode & 0o777).toBe(0o666 & ~umask);
+    expect(lstatSync(join(dest, "g")).mode & 0o777).toBe(0o777 & ~umask);
+  });
+
   it("replaces an existing file or symlink instead of writing through it", async () => {
     symlinkSync(join(outside, "target"), join(dest, "victim"));
     const s = await extract([{ name: "./victim", body: "new contents" }]);
@@ -165,7 +179,7 @@ describe("createExtractor", () => {
       { name: "./t/", type: "directory", mode: 0o1777 },
     ]);
     expect(lstatSync(join(dest, "s")).mode & 0o7777).toBe(0o755);
-    expect(lstatSync(join(dest, "t")).mode & 0o7777).toBe(0o777);
+    expect(lstatSync(join(dest, "t")).mode & 0o7777).toBe(0o777 & ~currentUmask());
     expect(s.notes.map((x) => x.reason)).toEqual([
       "setuid/setgid bit dropped (jumpgate never creates them)",
       "sticky bit dropped (jumpgate never creates them)",
