@@ -68,6 +68,7 @@ export const ERROR_CODES = {
   JG_FORWARD_BIND: EXIT.ssh,
   JG_FORWARD_REMOTE: EXIT.ssh,
   JG_FORWARD_SOCKS: EXIT.ssh,
+  JG_FORWARD_DENIED: EXIT.ssh,
   // The gate (gate/*, `jumpgate gate`, `jumpgate status`)
   JG_GATE_DIR_UNSAFE: 1,
   JG_GATE_NOT_RUNNING: 1,

@@ -38,6 +38,7 @@ import type { IncomingHandler, SshSession } from "../connection/session.js";
 import { isJumpgateError, JumpgateError } from "../errors.js";
 import type { Logger } from "../util/log.js";
 import { bindPlan, type Listener, type ListenOptions, listen } from "./local.js";
+import { remoteOpenAllowed } from "./permit.js";
 import { type ChannelLike, type Pipe, pipeStreams } from "./pipe.js";
 import { connectLocal, remoteBindHost } from "./remote.js";
 import { socksHandshake } from "./socks.js";
@@ -64,6 +65,8 @@ export interface TunnelOptions {
   listen?: ListenOptions;
   /** After the session is lost, get a new one from open() right away (the gate). Default false. */
   reconnect?: boolean;
+  /** PermitRemoteOpen's entries: where a remote dynamic forward may connect (empty: anywhere). */
+  permitRemoteOpen?: readonly string[];
   log?: Logger;
 }
 
@@ -319,6 +322,18 @@ export class Tunnel {
         .then((hs) => {
           const to = describeTarget(hs.target);
           this.rename(conn, to);
+          const permits = this.opts.permitRemoteOpen ?? [];
+          if ("host" in hs.target && !remoteOpenAllowed(permits, hs.target.host, hs.target.port)) {
+            // As OpenSSH: the request is denied, the SOCKS client told so, the proxy keeps serving.
+            hs.reply(false, "administratively prohibited");
+            channel.end();
+            this.failConn(
+              conn,
+              "JG_FORWARD_DENIED",
+              `the server's client asked for ${to}, which PermitRemoteOpen (${permits.join(" ")}) does not allow; refused.`,
+            );
+            return;
+          }
           return connectLocal(hs.target).then(
             (socket) => {
               hs.reply(true);

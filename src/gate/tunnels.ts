@@ -147,6 +147,7 @@ export class GateTunnels {
       spec,
       open,
       listen: listenOptions(options),
+      permitRemoteOpen: options.permittedRemoteOpens,
       reconnect: true,
       log: this.log,
     });

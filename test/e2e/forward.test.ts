@@ -152,6 +152,42 @@ describeE2E("port forwarding through jaguar", "netns", () => {
     }
   });
 
+  it("-R port (remote SOCKS) honours PermitRemoteOpen: an allowed destination works, another gets SOCKS5 'not allowed'", async () => {
+    const local = await startReplyService({});
+    const other = await startReplyService({});
+    try {
+      const r = jg([
+        "ssh",
+        "-F",
+        lab.configPath,
+        "-N",
+        "-o",
+        `PermitRemoteOpen=127.0.0.1:${local.port}`,
+        "-R",
+        "0",
+        "mcgonagall",
+      ]);
+      const allocated = await waitFor("Allocated port", () => {
+        const m = /Allocated port (\d+)/.exec(r.stderr());
+        if (r.child.exitCode !== null) throw new Error(r.stderr());
+        return m ? Number(m[1]) : null;
+      });
+      // A SOCKS5 client on mcgonagall: no-auth greeting, CONNECT 127.0.0.1:port, print the reply code.
+      const ask = async (port: number) => {
+        const script = `const s=require("net").connect(${allocated},"127.0.0.1",()=>s.write(Buffer.from([5,1,0])));let b=Buffer.alloc(0),sent=false;s.on("data",d=>{b=Buffer.concat([b,d]);if(!sent&&b.length>=2){sent=true;b=b.subarray(2);s.write(Buffer.from([5,1,0,1,127,0,0,1,${port >> 8},${port & 255}]))}else if(sent&&b.length>=2){process.stdout.write(String(b[1]));s.destroy()}});s.on("close",()=>process.exit(0))`;
+        const [cmd, args] = inMcgonagall(lab, process.execPath, ["-e", script]);
+        return (await run(cmd, args)).stdout;
+      };
+      expect(await ask(local.port)).toBe("0");
+      expect(await ask(other.port)).toBe("2");
+      expect(r.child.exitCode).toBeNull();
+      expect(await ask(local.port)).toBe("0");
+    } finally {
+      local.server.close();
+      other.server.close();
+    }
+  });
+
   it("forwards Unix sockets both ways: -L socket here -> TCP there, -L port -> socket there, -R socket there -> here", async () => {
     // -L /path:host:port, the socket created 0600.
     const sock = join(work, "l.sock");

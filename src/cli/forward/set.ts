@@ -80,6 +80,7 @@ export class ForwardSet {
       spec,
       open: () => this.opts.session(),
       listen: listenOptions(this.opts.options),
+      permitRemoteOpen: this.opts.options.permittedRemoteOpens,
       log: this.opts.log,
     });
     const manager = this.opts.manager;
