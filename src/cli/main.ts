@@ -9,6 +9,7 @@
  */
 import { isJumpgateError } from "../errors.js";
 import type { GateClient } from "../gate/client.js";
+import { terminalSafe } from "../util/terminal-text.js";
 import type { ParsedCpArgs } from "./commands/cp.js";
 import type { ParsedSshArgs } from "./commands/ssh.js";
 import type { ParsedTarArgs } from "./tar/args.js";
@@ -95,7 +96,7 @@ function reportFailure(error: unknown): number {
     process.stderr.write(`jumpgate: JG_INTERNAL: unexpected failure, please report it:\n${message}\n`);
     return 1;
   }
-  process.stderr.write(`jumpgate: ${error.code}: ${error.message}\n`);
+  process.stderr.write(`jumpgate: ${error.code}: ${terminalSafe(error.message)}\n`);
   return error.exitCode;
 }
 

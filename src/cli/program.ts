@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { EXIT, isJumpgateError } from "../errors.js";
+import { terminalSafe } from "../util/terminal-text.js";
 import { registerAddCommand } from "./commands/add.js";
 import { registerAgentCommand } from "./commands/agent.js";
 import { registerConfigCommand } from "./commands/config.js";
@@ -82,7 +83,7 @@ export function reportError(error: unknown): number {
     return EXIT.usage;
   }
   if (isJumpgateError(error)) {
-    process.stderr.write(`jumpgate: ${error.code}: ${error.message}\n`);
+    process.stderr.write(`jumpgate: ${error.code}: ${terminalSafe(error.message)}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -14,6 +14,7 @@ import {
   readFileSync,
   rmSync,
   symlinkSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -136,6 +137,18 @@ describe("jumpgate pull from a hostile server", () => {
       "sgid-dir",
       "suid",
     ]);
+  });
+
+  it("a remote's error text reaches the terminal without its escape sequences", async () => {
+    const src = join(work, "push-src");
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, "f"), "x");
+    // The server answers anything but tar -c with an error on stderr that carries escapes.
+    const pushed = await runJumpgate(["push", "-q", "-F", server.configPath, src, "hostile:/srv/in"]);
+    expect(pushed.code).not.toBe(0);
+    expect(pushed.stderr).toContain("not what a hostile server serves");
+    expect(pushed.stderr.includes("\u001b")).toBe(false);
+    expect(pushed.stderr.includes("\u0007")).toBe(false);
   });
 
   it("says why each refused entry was refused, and exits non-zero", () => {

@@ -53,7 +53,8 @@ export async function startHostileServer(archive: Buffer): Promise<HostileServer
           channel.write(archive);
           channel.exit(0);
         } else {
-          channel.stderr.write("sh: 1: not what a hostile server serves\n");
+          // With a terminal escape (retitle the window, red text): error messages carry this.
+          channel.stderr.write("sh: 1: \u001b]0;OWNED\u0007\u001b[31mnot what a hostile server serves\n");
           channel.exit(1);
         }
         channel.end();

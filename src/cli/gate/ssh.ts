@@ -16,6 +16,7 @@ import {
   MAX_DATA,
 } from "../../gate/protocol.js";
 import type { SessionArgs, SessionResult } from "../../gate/session.js";
+import { terminalSafe } from "../../util/terminal-text.js";
 import type { ParsedSshArgs } from "../commands/ssh.js";
 import { EscapeFilter, escapeHelp } from "../ssh/escape.js";
 import { enterRawMode, type TerminalGuard, windowSize } from "../ssh/terminal.js";
@@ -107,7 +108,7 @@ export async function runSshThroughGate(client: GateClient, parsed: ParsedSshArg
   client.onClose = (error) => {
     if (done) return;
     guard.restore();
-    process.stderr.write(`jumpgate: ${error.code}: ${error.message}\n`);
+    process.stderr.write(`jumpgate: ${error.code}: ${terminalSafe(error.message)}\n`);
     finish(EXIT_SSH);
   };
 
