@@ -342,9 +342,11 @@ export function createExtractor(
           const targetRel = target.ok ? target.parts.join("/") : "";
           const why = !target.ok
             ? `hard link target refused: ${target.reason}`
-            : !extractedFiles.has(targetRel)
-              ? `hard link to '${header.linkname}', which is not a file extracted earlier from this archive`
-              : clearSlot(rel);
+            : targetRel === rel
+              ? "a hard link to itself (it would remove the file it names)"
+              : !extractedFiles.has(targetRel)
+                ? `hard link to '${header.linkname}', which is not a file extracted earlier from this archive`
+                : clearSlot(rel);
           if (why !== undefined) {
             refusedPaths.add(rel);
             refuse(name, why);

@@ -317,6 +317,13 @@ export async function push(req: PushRequest): Promise<PushResult> {
 
 function translateLocal(error: unknown, sent: string): unknown {
   if (error instanceof JumpgateError) return error;
+  if (error instanceof RemoteEndedEarly) {
+    // It exited 0 without reading everything: a forced command, a wrapper, --remote-tar true.
+    return new JumpgateError(
+      "JG_TAR_REMOTE_FAILED",
+      `the remote command ended (status 0) before it had read the whole archive; ${sent}. Check what runs there (a forced command in authorized_keys, --remote-tar).`,
+    );
+  }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === "EACCES" || code === "EPERM") {
     return new JumpgateError(

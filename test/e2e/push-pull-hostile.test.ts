@@ -21,6 +21,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { currentUmask } from "../../src/util/umask.js";
+import { startEmbeddedSshServer } from "../support/embedded-ssh-server.js";
 import { craftTar, type HostileServer, startHostileServer } from "../support/hostile-tar-server.js";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -177,5 +178,35 @@ describe("jumpgate pull from a hostile server", () => {
     expect(run.stderr).toMatch(/JG_TAR_UNSAFE_ENTRY: 15 archive entries were refused .*nothing outside it/);
     expect(run.code).toBe(1);
     expect(existsSync(join(dest, "ok.txt"))).toBe(true);
+  });
+});
+
+describe("jumpgate push to a remote command that exits 0 without reading", () => {
+  it("is JG_TAR_REMOTE_FAILED (exit 1) with what was sent, not an internal error", async () => {
+    const server = await startEmbeddedSshServer("early", (conn) => {
+      conn.on("session", (acceptSession) => {
+        acceptSession().on("exec", (accept) => {
+          const channel = accept();
+          channel.on("error", () => {});
+          // A forced command that ignores its input, as `--remote-tar true` would.
+          channel.exit(0);
+          channel.end();
+        });
+      });
+    });
+    const src = mkdtempSync(join(tmpdir(), "jg-early-src-"));
+    try {
+      // More than the SSH window, so the packer is still sending when the remote is gone.
+      for (let i = 0; i < 8; i++) writeFileSync(join(src, `f${i}`), Buffer.alloc(1024 * 1024, i));
+      const r = await runJumpgate(["push", "-q", "-F", server.configPath, src, "early:/srv/in"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /JG_TAR_REMOTE_FAILED: the remote command ended \(status 0\) before it had read the whole archive/,
+      );
+      expect(r.stderr).not.toMatch(/JG_INTERNAL/);
+    } finally {
+      rmSync(src, { recursive: true, force: true });
+      await server.stop();
+    }
   });
 });

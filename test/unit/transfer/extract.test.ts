@@ -142,6 +142,19 @@ describe("createExtractor", () => {
     expect(readdirSync(outside)).toEqual([]);
   });
 
+  it("refuses a hard link to itself and keeps the file it names", async () => {
+    const s = await extract([
+      { name: "./x", body: "precious", mode: 0o644 },
+      { name: "./x", type: "link", linkname: "./x" },
+      { name: "./after", body: "still extracted", mode: 0o644 },
+    ]);
+    expect(s.refused.map((r) => r.reason)).toEqual([
+      "a hard link to itself (it would remove the file it names)",
+    ]);
+    expect(readFileSync(join(dest, "x"), "utf8")).toBe("precious");
+    expect(readFileSync(join(dest, "after"), "utf8")).toBe("still extracted");
+  });
+
   it("refuses the escapes and writes nothing outside", async () => {
     const s = await extract([
       { name: "../up.txt", body: "x" },
