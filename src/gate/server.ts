@@ -199,14 +199,27 @@ export class GateServer {
           );
         }
       }
+      // What is there now, before asking it: only that very socket may be removed below.
+      const seen = lstatSync(this.socket, { throwIfNoEntry: false });
+      if (seen !== undefined && !seen.isSocket()) {
+        throw new JumpgateError(
+          "JG_GATE_START",
+          `${this.socket} exists and is not a socket; jumpgate does not remove it. Move it away and start the gate again.`,
+        );
+      }
       const pid = await this.probe();
       if (pid !== null) throw new GateAlreadyRunning(this.socket, pid);
-      // Nobody answers: a gate that died without cleaning up. Its socket is ours to replace.
-      this.opts.log.info(`gate: removing the stale socket ${this.socket}`);
-      try {
-        unlinkSync(this.socket);
-      } catch {
-        // Someone else removed it first; link again.
+      // Nobody answers: a gate that died without cleaning up. Its socket is ours to replace, but
+      // only if it is still the one probed: another gate starting at the same moment may have
+      // replaced it with its live socket meanwhile (then our link fails again and we probe that).
+      const now = lstatSync(this.socket, { throwIfNoEntry: false });
+      if (seen !== undefined && now !== undefined && now.ino === seen.ino && now.dev === seen.dev) {
+        this.opts.log.info(`gate: removing the stale socket ${this.socket}`);
+        try {
+          unlinkSync(this.socket);
+        } catch {
+          // Someone else removed it first; link again.
+        }
       }
     }
     throw new JumpgateError("JG_GATE_START", `Cannot take over ${this.socket}: another gate is starting.`);

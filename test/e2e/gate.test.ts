@@ -360,6 +360,20 @@ describeE2E("the gate on the lab", "netns", () => {
     expect(() => lstatSync(path)).toThrow();
   });
 
+  it("leaves a file that is not a socket where the socket goes, and says so", () => {
+    const rt = runtimeDir();
+    const dir = join(rt, "jumpgate");
+    mkdirSync(dir, { mode: 0o700 });
+    const path = join(dir, "gate.sock");
+    writeFileSync(path, "not a socket\n");
+    const r = jumpgate(rt, ["gate", "start"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(
+      /JG_GATE_START: .*gate\.sock exists and is not a socket; jumpgate does not remove it/,
+    );
+    expect(readFileSync(path, "utf8")).toBe("not a socket\n");
+  });
+
   it("ControlMaster auto starts a gate on demand, which stops after ControlPersist with nothing open", async () => {
     const rt = runtimeDir();
     const work = tempDir("jg-gate-auto-");
