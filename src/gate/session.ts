@@ -189,11 +189,14 @@ function channelStream(
   const finished = new Promise<void>((r) => {
     resolveFinished = r;
   });
+  /** Clients waiting for the channel to take input again (see onInputDrain). */
+  const drainWaiters: Array<() => void> = [];
   const end = () => {
     if (over) return;
     over = true;
     lease.release();
     resolveFinished();
+    for (const wake of drainWaiters.splice(0)) wake();
   };
   // Large chunks are split so that no frame nears MAX_FRAME. When the socket is full, the peer
   // pauses every stream of its client until it drains (send() returning false says so).
@@ -236,7 +239,22 @@ function channelStream(
       channel.stderr.resume();
     },
     onInputDrain(listener) {
-      channel.once("drain", listener);
+      // Also when the stream ends without the channel draining (the command exited without
+      // reading its input, and ssh2 then never drains nor closes the channel): the client's
+      // socket was paused for this channel and must be read again, or the gate would never see
+      // that client's CLOSE, nor its end (a client kept forever).
+      let called = false;
+      const once = () => {
+        if (called) return;
+        called = true;
+        channel.off("drain", once);
+        const i = drainWaiters.indexOf(once);
+        if (i >= 0) drainWaiters.splice(i, 1);
+        listener();
+      };
+      if (over) return once();
+      channel.once("drain", once);
+      drainWaiters.push(once);
     },
   };
   const start = () => {

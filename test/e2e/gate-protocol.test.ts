@@ -220,6 +220,55 @@ describeE2E("the gate protocol, spoken directly", "netns", () => {
     c.socket.end();
   });
 
+  it("a client whose command exited without reading its flooded stdin is let go when it leaves", async () => {
+    /** The gate's count of connected clients, asked on a connection of its own (counted too). */
+    const clientCount = async () => {
+      const q = await RawClient.open(socketPath);
+      await q.hello();
+      q.socket.write(json({ t: "req", id: 7, op: "status" }));
+      const res = await q.until("status", () => q.controls().find((m) => m.t === "res" && m.id === 7));
+      q.socket.end();
+      return (res.result as { gate: { clients: number } }).gate.clients - 1;
+    };
+    const before = await clientCount();
+    const c = await RawClient.open(socketPath);
+    await c.hello();
+    c.socket.write(
+      json({
+        t: "req",
+        id: 1,
+        op: "session",
+        args: {
+          items: [{ kind: "destination", value: "mcgonagall" }],
+          configFile: cfg,
+          cwd: "/",
+          env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+          command: ["sleep 1"],
+          tty: "no",
+          noCommand: false,
+          escapeChar: null,
+          stdinIsTTY: false,
+        },
+      }),
+    );
+    const res = await c.until("the session", () => c.controls().find((m) => m.t === "res" && m.id === 1));
+    const head = Buffer.alloc(5);
+    head.writeUInt32BE((res.result as { stream: number }).stream, 0);
+    // 8 MiB of stdin for a command that never reads it: more than the channel's window and buffer,
+    // so the gate stops reading this client until the channel drains, which it never does.
+    const chunk = rawFrame(1, Buffer.concat([head, Buffer.alloc(64 * 1024, 120)]));
+    for (let i = 0; i < 128; i++) c.socket.write(chunk);
+    await c.until("EXIT", () => c.frames.find((f) => f.type === 3));
+    c.socket.destroy();
+    // The gate notices the client is gone (it used to keep it, paused, forever).
+    let now = await clientCount();
+    for (let i = 0; i < 50 && now !== before; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      now = await clientCount();
+    }
+    expect(now).toBe(before);
+  });
+
   it("streams events and stats snapshots to a subscriber", async () => {
     // A fresh route: jaguar as another user name is another connection (the manager keys by user@host:port).
     const sub = await RawClient.open(socketPath);
