@@ -160,7 +160,7 @@ export interface SocksHandshake {
 export function socksHandshake(socket: Duplex): Promise<SocksHandshake> {
   return new Promise((resolve, reject) => {
     let buf: Buffer = Buffer.alloc(0);
-    let stage: "start" | "socks4" | "greeting" | "request" = "start";
+    let stage: "start" | "socks4" | "greeting" | "request" | "done" = "start";
     let version: SocksVersion = 5;
     const cleanup = () => {
       socket.off("data", onData);
@@ -169,6 +169,7 @@ export function socksHandshake(socket: Duplex): Promise<SocksHandshake> {
       socket.off("error", onGone);
     };
     const fail = (message: string, reply?: Buffer) => {
+      stage = "done";
       cleanup();
       if (reply && !socket.destroyed) socket.end(reply);
       else socket.destroy();
@@ -208,6 +209,7 @@ export function socksHandshake(socket: Duplex): Promise<SocksHandshake> {
         fail(r.message, r.reply);
         return;
       }
+      stage = "done";
       cleanup();
       socket.pause();
       const head = buf.subarray(r.consumed);
@@ -224,8 +226,10 @@ export function socksHandshake(socket: Duplex): Promise<SocksHandshake> {
     };
     const onData = (chunk: Buffer) => {
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-      if (buf.length > MAX_HANDSHAKE) return fail("SOCKS handshake too long");
       step();
+      // Only an unfinished handshake is bounded: bytes a client sends right after a complete
+      // request (optimistic data) are its payload, passed on once the channel is open.
+      if (stage !== "done" && buf.length > MAX_HANDSHAKE) fail("SOCKS handshake too long");
     };
     socket.on("data", onData);
     socket.once("end", onGone);

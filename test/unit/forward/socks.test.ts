@@ -90,6 +90,8 @@ describe("socksHandshake", () => {
     client.on("error", () => {});
     client.write(bytes);
     const socket = await accepted;
+    // A test client that leaves at once resets the connection: not what these tests look at.
+    socket.on("error", () => {});
     try {
       return {
         result: await socksHandshake(socket).then(
@@ -140,5 +142,30 @@ describe("socksHandshake", () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(Buffer.concat(fromServer)).toEqual(Buffer.from([5, 0, 5, 5, 0, 1, 0, 0, 0, 0, 0, 0]));
     client.destroy();
+  });
+
+  it("keeps a large payload sent with the request (optimistic data), but bounds an unfinished handshake", async () => {
+    const payload = Buffer.alloc(4000, 97);
+    const socks5 = Buffer.concat([
+      Buffer.from([5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1]),
+      Buffer.from(port(80)),
+      payload,
+    ]);
+    const five = await handshakeWith(socks5);
+    expect("ok" in five.result && five.result.ok.head.equals(payload)).toBe(true);
+    five.client.destroy();
+    const socks4 = Buffer.concat([
+      Buffer.from([4, 1]),
+      Buffer.from(port(80)),
+      Buffer.from([127, 0, 0, 1, 0]),
+      payload,
+    ]);
+    const four = await handshakeWith(socks4);
+    expect("ok" in four.result && four.result.ok.head.equals(payload)).toBe(true);
+    four.client.destroy();
+    // A SOCKS4 user id that never ends is still cut off.
+    const endless = await handshakeWith(Buffer.concat([Buffer.from([4, 1, 0, 80, 127, 0, 0, 1]), payload]));
+    expect("error" in endless.result && (endless.result.error as Error).message).toMatch(/too long/);
+    endless.client.destroy();
   });
 });
