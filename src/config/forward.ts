@@ -79,6 +79,21 @@ const PATH_MAX_SUN = 108;
  * or, for dynamic forwards, `[listen_host:]listen_port`. Returns null for a bad specification.
  * `expandEnv` performs OpenSSH's ${VAR} expansion first (null when a variable is unset or malformed).
  */
+/**
+ * A -L, -R or -D argument (or LocalForward/RemoteForward/DynamicForward value) as ssh reads it:
+ * for -R, the forward form first and then the one-field remote dynamic form (`-R [bind:]port`).
+ */
+export function parseForwardOf(
+  kind: "local" | "remote" | "dynamic",
+  spec: string,
+  expandEnv: (s: string) => string | null,
+): Forward | null {
+  if (kind === "local") return parseForward(spec, false, false, expandEnv);
+  if (kind === "remote")
+    return parseForward(spec, false, true, expandEnv) ?? parseForward(spec, true, true, expandEnv);
+  return parseForward(spec, true, false, expandEnv);
+}
+
 export function parseForward(
   spec: string,
   dynamic: boolean,

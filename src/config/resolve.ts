@@ -8,7 +8,7 @@ import { isIP } from "node:net";
 import { ConfigError, JumpgateError } from "../errors.js";
 import { parseJump, parseSshUri, validHostname, validRemoteUser } from "./destination.js";
 import { type ConfigEnvironment, nodeEnvironment } from "./environment.js";
-import { type Forward, PORT_STREAMLOCAL, parseForward } from "./forward.js";
+import { type Forward, PORT_STREAMLOCAL, parseForwardOf } from "./forward.js";
 import { applyJump } from "./handlers.js";
 import { connectionHash } from "./match.js";
 import {
@@ -264,11 +264,7 @@ function addCliForward(
   spec: string,
   expandEnv: (s: string) => string | null,
 ): void {
-  let fwd: Forward | null;
-  if (kind === "local") fwd = parseForward(spec, false, false, expandEnv);
-  else if (kind === "remote")
-    fwd = parseForward(spec, false, true, expandEnv) ?? parseForward(spec, true, true, expandEnv);
-  else fwd = parseForward(spec, true, false, expandEnv);
+  const fwd: Forward | null = parseForwardOf(kind, spec, expandEnv);
   if (fwd === null) {
     const name = kind === "local" ? "local" : kind === "remote" ? "remote" : "dynamic";
     throw new JumpgateError(

@@ -3,7 +3,7 @@
  * when a hop drops (state "reconnecting"), and come back with backoff. Each tunnel holds a lease
  * on its route, so the connection it uses never idles out under it.
  */
-import { type Forward, parseForward } from "../config/forward.js";
+import { type Forward, parseForwardOf } from "../config/forward.js";
 import { ADDRESS_FAMILY, type Options } from "../config/options.js";
 import type { ResolvedHop } from "../config/resolve.js";
 import type { TunnelStats } from "../connection/events.js";
@@ -84,7 +84,7 @@ export class GateTunnels {
         "tunnels.add needs kind (local, remote, dynamic) and spec.",
       );
     }
-    const forward = parseForward(spec, kind === "dynamic", kind === "remote", (s) => s);
+    const forward = parseForwardOf(kind, spec, (s) => s);
     if (forward === null) {
       const flag = kind === "local" ? "-L" : kind === "remote" ? "-R" : "-D";
       throw new JumpgateError("JG_FORWARD_SPEC", `Bad ${flag} specification '${spec}'.`);

@@ -3,7 +3,7 @@
  * config's LocalForward (config/forward.ts), with messages that show the expected shape. Lives in
  * the CLI because the dashboard does not import config/ (it gets this function injected).
  */
-import { parseForward } from "../../config/forward.js";
+import { parseForwardOf } from "../../config/forward.js";
 import type { ForwardKind } from "../../dashboard/keys.js";
 
 const SHAPES: Record<ForwardKind, string> = {
@@ -14,7 +14,7 @@ const SHAPES: Record<ForwardKind, string> = {
 
 export function validateForward(kind: ForwardKind, spec: string): string | null {
   // Checked as typed, like a -L/-R/-D argument: no ${VAR} expansion.
-  const parsed = parseForward(spec, kind === "dynamic", kind === "remote", (s) => s);
+  const parsed = parseForwardOf(kind, spec, (s) => s);
   if (parsed !== null) return null;
   return `Bad ${kind} forwarding specification '${spec}': expected ${SHAPES[kind]}.`;
 }

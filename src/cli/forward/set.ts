@@ -3,7 +3,7 @@
  * with OpenSSH's failure rules, reports through the manager, cancels them by listen port, lists
  * their live connections for `~#`, and closes them all on exit.
  */
-import { type Forward, parseForward } from "../../config/forward.js";
+import { type Forward, parseForwardOf } from "../../config/forward.js";
 import { ADDRESS_FAMILY, type Options } from "../../config/options.js";
 import type { ConnectionManager } from "../../connection/manager.js";
 import type { SshSession } from "../../connection/session.js";
@@ -166,10 +166,7 @@ export async function runEscapeCommand(line: string, forwards: ForwardSet): Prom
     const ok = await forwards.cancel(kind, spec.host, spec.port, spec.path);
     return ok ? "Canceled forwarding." : "Unknown port forwarding.";
   }
-  const spec =
-    kind === "remote"
-      ? (parseForward(arg, false, true, (s) => s) ?? parseForward(arg, true, true, (s) => s))
-      : parseForward(arg, kind === "dynamic", false, (s) => s);
+  const spec = parseForwardOf(kind, arg, (s) => s);
   if (spec === null) return "Bad forwarding specification.";
   try {
     await forwards.add(kind, spec);

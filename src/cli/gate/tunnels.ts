@@ -2,6 +2,7 @@
  * `jumpgate tunnels add|ls|rm|up`: tunnels held by the gate, which outlive this command. A gate is
  * started when none runs (a tunnel needs somewhere to live).
  */
+import { parseForwardOf } from "../../config/forward.js";
 import type { CliItem } from "../../config/resolve.js";
 import { JumpgateError } from "../../errors.js";
 import { connectIfRunning, type GateClient } from "../../gate/client.js";
@@ -90,6 +91,13 @@ export async function tunnelsAdd(argv: string[]): Promise<number> {
     );
   if (p.forwards.length === 0)
     throw new JumpgateError("JG_USAGE", "tunnels add needs -L, -R or -D. Run 'jumpgate tunnels add --help'.");
+  // A bad spec is an error before any gate is started for it.
+  for (const f of p.forwards) {
+    if (parseForwardOf(f.kind, f.spec, (s) => s) === null) {
+      const flag = f.kind === "local" ? "-L" : f.kind === "remote" ? "-R" : "-D";
+      throw new JumpgateError("JG_FORWARD_SPEC", `Bad ${flag} specification '${f.spec}'.`);
+    }
+  }
   const client = await gate(true);
   try {
     for (const f of p.forwards) {

@@ -6,6 +6,7 @@ import {
   isDynamic,
   PORT_STREAMLOCAL,
   parseForward,
+  parseForwardOf,
 } from "../../../src/config/forward.js";
 
 const noEnv = (s: string): string | null => s;
@@ -211,5 +212,24 @@ describe("forwardEquals / isDynamic", () => {
   it("recognises SOCKS forwards by their connect host", () => {
     expect(isDynamic(dynamic("1080")!)).toBe(true);
     expect(isDynamic(local("1080:h:22")!)).toBe(false);
+  });
+});
+
+describe("parseForwardOf (a -L/-R/-D argument as ssh reads it)", () => {
+  it("-R takes the one-field remote dynamic form too; -L does not", () => {
+    expect(parseForwardOf("remote", "8080", (s) => s)).toMatchObject({
+      listenPort: 8080,
+      connectHost: "socks",
+    });
+    expect(parseForwardOf("remote", "0:127.0.0.1:22", (s) => s)).toMatchObject({
+      listenPort: 0,
+      connectHost: "127.0.0.1",
+      connectPort: 22,
+    });
+    expect(parseForwardOf("local", "8080", (s) => s)).toBeNull();
+    expect(parseForwardOf("dynamic", "1080", (s) => s)).toMatchObject({
+      listenPort: 1080,
+      connectHost: "socks",
+    });
   });
 });
