@@ -435,6 +435,14 @@ export class RemoteFs implements FileSystem {
       this.sftp.close(handle, () => {});
       throw error;
     }
+    if (!Number.isSafeInteger(info.size) || info.size < 0) {
+      // SFTP makes the size optional; the copy is planned and checked against it.
+      this.sftp.close(handle, () => {});
+      throw new JumpgateError(
+        "JG_CP_IO",
+        `${this.where(path)}: the server did not say how big the file is, so jumpgate cannot copy it safely; copy it with scp or sftp instead.`,
+      );
+    }
     const pool = new BufferPool();
     return {
       size: info.size,
