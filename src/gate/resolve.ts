@@ -35,6 +35,19 @@ function absolute(cwd: string, path: string): string {
   return resolvePath(cwd, path);
 }
 
+/** The kinds of CliItem whose value is a string (forwardAgent's is a boolean). */
+const ITEM_KINDS = new Set([
+  "option",
+  "user",
+  "port",
+  "jump",
+  "local",
+  "remote",
+  "dynamic",
+  "identity",
+  "destination",
+]);
+
 export function checkContext(value: unknown): ClientRequestContext {
   const v = value as Partial<ClientRequestContext> | null;
   if (
@@ -53,9 +66,15 @@ export function checkContext(value: unknown): ClientRequestContext {
     );
   }
   for (const item of v.items) {
-    if (typeof item !== "object" || item === null || typeof (item as { kind?: unknown }).kind !== "string") {
-      throw new JumpgateError("JG_GATE_PROTOCOL", "session request: malformed command-line item.");
-    }
+    const { kind, value } = (typeof item === "object" && item !== null ? item : {}) as {
+      kind?: unknown;
+      value?: unknown;
+    };
+    const ok =
+      kind === "forwardAgent"
+        ? typeof value === "boolean"
+        : typeof kind === "string" && ITEM_KINDS.has(kind) && typeof value === "string";
+    if (!ok) throw new JumpgateError("JG_GATE_PROTOCOL", "session request: malformed command-line item.");
   }
   const env: Record<string, string> = {};
   for (const [name, val] of Object.entries(v.env)) if (typeof val === "string") env[name] = val;
