@@ -37,6 +37,8 @@ export interface GateOptions {
   version: string;
   /** How often open connections' round-trip time is measured, in ms. */
   rttIntervalMs?: number;
+  /** Unsent bytes above which a subscriber's events are dropped until it reads (default 4 MiB). */
+  eventBacklogBytes?: number;
 }
 
 export interface ConnectionStatus {
@@ -94,6 +96,9 @@ function envOf(args: unknown): ConfigEnvironment {
   }
   return nodeEnvironment(env);
 }
+
+/** A subscriber's unsent output above which its events are dropped (see ClientConn.event). */
+const EVENT_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 /** Stats snapshots go out at most this often, and only when they changed. */
 const STATS_INTERVAL_MS = 500;
@@ -363,6 +368,7 @@ class ClientConn {
   private gone = false;
   private blockedInputs = 0;
   private outputPaused = false;
+  private eventsDropped = false;
 
   constructor(
     private readonly gate: GateServer,
@@ -435,6 +441,14 @@ class ClientConn {
   }
 
   event(event: unknown): void {
+    if (this.subscriptions.size === 0) return;
+    // A subscriber that stops reading (a dashboard suspended with Ctrl-Z) must not make the
+    // long-lived gate buffer every event for it: past the backlog its events are dropped, and
+    // once it reads again a fresh stats snapshot (the whole picture) brings it up to date.
+    if (this.socket.writableLength > (this.gate.opts.eventBacklogBytes ?? EVENT_BACKLOG_BYTES)) {
+      this.eventsDropped = true;
+      return;
+    }
     for (const id of this.subscriptions) this.sendControl({ t: "event", id, event });
   }
 
@@ -453,6 +467,10 @@ class ClientConn {
   }
 
   private resumeOutput(): void {
+    if (this.eventsDropped) {
+      this.eventsDropped = false;
+      this.gate.statsChanged();
+    }
     if (!this.outputPaused) return;
     this.outputPaused = false;
     for (const s of this.streams.values()) s.resumeOutput();
