@@ -233,6 +233,8 @@ function baseOf(path: string): string {
 export async function copy(opts: CopyOptions): Promise<CopyResult> {
   const errors: JumpgateError[] = [];
   const fail = (error: unknown) => {
+    // After Ctrl-C every pending request fails; the interruption is reported once, at the end.
+    if (opts.signal?.aborted) return;
     const e = isJumpgateError(error) ? error : new JumpgateError("JG_CP_IO", String(error), { cause: error });
     errors.push(e);
     emit({ kind: "error", at: Date.now(), code: e.code, message: e.message });
@@ -268,6 +270,15 @@ export async function copy(opts: CopyOptions): Promise<CopyResult> {
   };
   const label = (loc: Location, path: string) =>
     loc.kind === "local" ? path : describeRemote(loc.host, path);
+  // Ctrl-C ends the SFTP sessions at once, so that nothing waits on a server that does not answer.
+  const onAbort = () => {
+    for (const entry of remotes.values())
+      entry.fs.then(
+        (fs) => fs.abort?.(abortError()),
+        () => {},
+      );
+  };
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
 
   try {
     // Connect every remote side first, so a connection failure stops everything before any write.
@@ -380,6 +391,7 @@ export async function copy(opts: CopyOptions): Promise<CopyResult> {
     let copied = 0;
     let bytes = 0;
     const queue = files.filter((f) => createdDirs.ok(f.dst.path));
+    if (opts.signal?.aborted) throw abortError();
     const workers = Array.from(
       { length: Math.min(opts.filesInFlight ?? DEFAULT_FILES_IN_FLIGHT, queue.length) },
       async () => {
@@ -429,6 +441,7 @@ export async function copy(opts: CopyOptions): Promise<CopyResult> {
     emit({ kind: "done", at: Date.now() });
     return { files: copied, bytes, errors };
   } finally {
+    opts.signal?.removeEventListener("abort", onAbort);
     for (const entry of remotes.values()) {
       try {
         (await entry.fs.catch(() => null))?.close();

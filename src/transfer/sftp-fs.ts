@@ -70,6 +70,11 @@ export interface FileSystem {
   /** `~user/...` for remote paths (expand-path@openssh.com); local paths are returned unchanged. */
   expandHome(path: string): Promise<string>;
   close(): void;
+  /**
+   * Ends the session now: every request still waiting (a server that does not answer) fails with
+   * `error`, and so does every later one. Ctrl-C must not wait for a reply that may never come.
+   */
+  abort?(error: Error): void;
 }
 
 const S_IFMT = 0o170000;
@@ -510,6 +515,14 @@ export class RemoteFs implements FileSystem {
   }
 
   close(): void {
+    this.sftp.end();
+  }
+
+  abort(error: JumpgateError): void {
+    this.lostError = error;
+    const waiting = [...this.pending];
+    this.pending.clear();
+    for (const reject of waiting) reject(error);
     this.sftp.end();
   }
 }
