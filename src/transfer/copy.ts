@@ -230,6 +230,9 @@ function baseOf(path: string): string {
   return posix.basename(normal.replace(/\/+$/, "")) || ".";
 }
 
+/** How long an interrupted copy may spend cleaning up before its SFTP sessions are cut. */
+const ABORT_GRACE_MS = 2000;
+
 export async function copy(opts: CopyOptions): Promise<CopyResult> {
   const errors: JumpgateError[] = [];
   const fail = (error: unknown) => {
@@ -270,13 +273,19 @@ export async function copy(opts: CopyOptions): Promise<CopyResult> {
   };
   const label = (loc: Location, path: string) =>
     loc.kind === "local" ? path : describeRemote(loc.host, path);
-  // Ctrl-C ends the SFTP sessions at once, so that nothing waits on a server that does not answer.
+  // After Ctrl-C the copy stops asking and cleans up (removes its temporaries, also remote ones),
+  // which needs the SFTP sessions. A server that does not answer would hold that forever: after a
+  // short grace the sessions are ended, and everything still waiting fails at once.
+  let abortTimer: NodeJS.Timeout | undefined;
   const onAbort = () => {
-    for (const entry of remotes.values())
-      entry.fs.then(
-        (fs) => fs.abort?.(abortError()),
-        () => {},
-      );
+    abortTimer = setTimeout(() => {
+      for (const entry of remotes.values())
+        entry.fs.then(
+          (fs) => fs.abort?.(abortError()),
+          () => {},
+        );
+    }, ABORT_GRACE_MS);
+    abortTimer.unref();
   };
   opts.signal?.addEventListener("abort", onAbort, { once: true });
 
@@ -442,6 +451,7 @@ export async function copy(opts: CopyOptions): Promise<CopyResult> {
     return { files: copied, bytes, errors };
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
+    clearTimeout(abortTimer);
     for (const entry of remotes.values()) {
       try {
         (await entry.fs.catch(() => null))?.close();
