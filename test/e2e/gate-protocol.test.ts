@@ -97,6 +97,25 @@ describeE2E("the gate protocol, spoken directly", "netns", () => {
   let socketPath: string;
   let cfg: string;
 
+  /** A `session` request running `command` on mcgonagall, no pty, as the CLI sends it. */
+  const sessionRequest = (id: number, command: string) =>
+    json({
+      t: "req",
+      id,
+      op: "session",
+      args: {
+        items: [{ kind: "destination", value: "mcgonagall" }],
+        configFile: cfg,
+        cwd: "/",
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+        command: [command],
+        tty: "no",
+        noCommand: false,
+        escapeChar: null,
+        stdinIsTTY: false,
+      },
+    });
+
   beforeAll(async () => {
     lab = await startBastionLab();
     const work = tempDir("jg-gate-proto-");
@@ -176,24 +195,7 @@ describeE2E("the gate protocol, spoken directly", "netns", () => {
   it("runs a session: stdin as DATA frames, stdout/stderr back, EOF, then EXIT with the status", async () => {
     const c = await RawClient.open(socketPath);
     await c.hello();
-    c.socket.write(
-      json({
-        t: "req",
-        id: 1,
-        op: "session",
-        args: {
-          items: [{ kind: "destination", value: "mcgonagall" }],
-          configFile: cfg,
-          cwd: "/",
-          env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-          command: ["tr a-z A-Z; echo oops >&2; exit 3"],
-          tty: "no",
-          noCommand: false,
-          escapeChar: null,
-          stdinIsTTY: false,
-        },
-      }),
-    );
+    c.socket.write(sessionRequest(1, "tr a-z A-Z; echo oops >&2; exit 3"));
     const res = await c.until("the session", () => c.controls().find((m) => m.t === "res" && m.id === 1));
     expect(res).toMatchObject({ ok: true, result: { pty: false, host: "mcgonagall" } });
     const stream = (res.result as { stream: number }).stream;
@@ -233,24 +235,7 @@ describeE2E("the gate protocol, spoken directly", "netns", () => {
     const before = await clientCount();
     const c = await RawClient.open(socketPath);
     await c.hello();
-    c.socket.write(
-      json({
-        t: "req",
-        id: 1,
-        op: "session",
-        args: {
-          items: [{ kind: "destination", value: "mcgonagall" }],
-          configFile: cfg,
-          cwd: "/",
-          env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-          command: ["sleep 1"],
-          tty: "no",
-          noCommand: false,
-          escapeChar: null,
-          stdinIsTTY: false,
-        },
-      }),
-    );
+    c.socket.write(sessionRequest(1, "sleep 1"));
     const res = await c.until("the session", () => c.controls().find((m) => m.t === "res" && m.id === 1));
     const head = Buffer.alloc(5);
     head.writeUInt32BE((res.result as { stream: number }).stream, 0);
