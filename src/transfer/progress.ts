@@ -5,6 +5,7 @@
  * Nothing here does I/O except `createProgressReporter`, which only writes strings to the stream it
  * is given. No ssh2: the dashboard imports this module too.
  */
+import { terminalSafe } from "../util/terminal-text.js";
 
 /** Which command produced the events. */
 export type TransferOp = "cp" | "push" | "pull";
@@ -202,10 +203,12 @@ function clip(text: string, width: number): string {
   return `…${cps.slice(cps.length - width + 1).join("")}`;
 }
 
-/** Strips control characters so a hostile file name cannot move the cursor or retitle the terminal. */
+/**
+ * One line of a hostile file name, safe to print: control characters (newline and tab too) become
+ * '?', so it cannot move the cursor, retitle the terminal or forge another line.
+ */
 export function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
+  return terminalSafe(text).replace(/[\n\t]/g, "?");
 }
 
 /**

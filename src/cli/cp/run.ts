@@ -14,12 +14,8 @@ import { chooseProgressMode, createProgressReporter, printable } from "../../tra
 import { type Operand, parseOperand, type RemoteHostSpec } from "../../transfer/remotepath.js";
 import { createLogger, type LogLevel } from "../../util/log.js";
 import type { ParsedCpArgs } from "../commands/cp.js";
-import {
-  clientEnvironment,
-  runningGate,
-  transferGateEligible,
-  transferThroughGate,
-} from "../gate/transfer.js";
+import { clientEnvironment } from "../gate/relay.js";
+import { runningGate, transferGateEligible, transferThroughGate } from "../gate/transfer.js";
 import { createRemoteLeaser } from "../remote-lease.js";
 
 function toLocation(op: Operand): Location {

@@ -6,9 +6,7 @@
  */
 import type { GateClient } from "../../gate/client.js";
 import {
-  type ControlMessage,
   encodeClose,
-  encodeControl,
   encodeData,
   encodeEof,
   encodeWindow,
@@ -20,6 +18,7 @@ import { terminalSafe } from "../../util/terminal-text.js";
 import type { ParsedSshArgs } from "../commands/ssh.js";
 import { EscapeFilter, escapeHelp } from "../ssh/escape.js";
 import { enterRawMode, type TerminalGuard, windowSize } from "../ssh/terminal.js";
+import { answerPrompt, clientEnvironment } from "./relay.js";
 
 const EXIT_SSH = 255;
 
@@ -29,25 +28,6 @@ function escapeByte(spec: string | null): number | null {
   if (spec.length === 1) return spec.charCodeAt(0);
   if (spec.length === 2 && spec[0] === "^") return spec.charCodeAt(1) & 31;
   return null;
-}
-
-function clientEnvironment(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  return env;
-}
-
-/** Answers one of the gate's questions on this process's terminal (or askpass), never logged. */
-async function answerPrompt(client: GateClient, m: Extract<ControlMessage, { t: "prompt" }>): Promise<void> {
-  try {
-    const { createPrompter } = await import("../../connection/prompt.js");
-    const answer = await createPrompter({ batchMode: false }).ask(m.question, { echo: m.echo === true });
-    client.send(encodeControl({ t: "answer", id: m.id, answer }));
-  } catch (error) {
-    const reason = (error as { reason?: string }).reason ?? "unavailable";
-    const message = error instanceof Error ? error.message : String(error);
-    client.send(encodeControl({ t: "answer", id: m.id, refused: reason, message }));
-  }
 }
 
 /**

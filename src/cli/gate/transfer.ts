@@ -9,9 +9,10 @@
 import { isJumpgateError, type JumpgateError } from "../../errors.js";
 import type { GateClient } from "../../gate/client.js";
 import { errorFromWire } from "../../gate/client.js";
-import { type ControlMessage, encodeControl, type WireError } from "../../gate/protocol.js";
+import type { WireError } from "../../gate/protocol.js";
 import type { TransferArgs, TransferRequestEvent, TransferResult } from "../../gate/transfer.js";
 import type { ProgressListener, TransferEvent } from "../../transfer/progress.js";
+import { answerPrompt } from "./relay.js";
 
 export interface GateTransferHooks {
   /** The reporter's listener. */
@@ -37,25 +38,6 @@ export function transferGateEligible(verbosity: number): boolean {
 export async function runningGate(): Promise<GateClient | null> {
   const { connectIfRunning } = await import("../../gate/client.js");
   return (await connectIfRunning())?.client ?? null;
-}
-
-export function clientEnvironment(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  return env;
-}
-
-/** Answers one of the gate's questions on this terminal (or SSH_ASKPASS); answers are never logged. */
-async function answerPrompt(client: GateClient, m: Extract<ControlMessage, { t: "prompt" }>): Promise<void> {
-  try {
-    const { createPrompter } = await import("../../connection/prompt.js");
-    const answer = await createPrompter({ batchMode: false }).ask(m.question, { echo: m.echo === true });
-    client.send(encodeControl({ t: "answer", id: m.id, answer }));
-  } catch (error) {
-    const reason = (error as { reason?: string }).reason ?? "unavailable";
-    const message = error instanceof Error ? error.message : String(error);
-    client.send(encodeControl({ t: "answer", id: m.id, refused: reason, message }));
-  }
 }
 
 /**

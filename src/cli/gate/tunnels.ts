@@ -8,6 +8,7 @@ import { JumpgateError } from "../../errors.js";
 import { connectIfRunning, type GateClient } from "../../gate/client.js";
 import type { TunnelRow } from "../../gate/tunnels.js";
 import { applySshConnectionOption, parseShortOptions } from "../sshargs.js";
+import { clientEnvironment } from "./relay.js";
 import { startGateDaemon } from "./run.js";
 
 interface Parsed {
@@ -44,12 +45,6 @@ function parse(argv: readonly string[]): Parsed {
     }
   }
   return out;
-}
-
-function clientEnvironment(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  return env;
 }
 
 async function gate(start: boolean): Promise<GateClient> {

@@ -13,12 +13,8 @@ import type { TransferArgs } from "../../gate/transfer.js";
 import { chooseProgressMode, createProgressReporter, printable } from "../../transfer/progress.js";
 import { type Operand, parseOperand } from "../../transfer/remotepath.js";
 import { createLogger, type LogLevel } from "../../util/log.js";
-import {
-  clientEnvironment,
-  runningGate,
-  transferGateEligible,
-  transferThroughGate,
-} from "../gate/transfer.js";
+import { clientEnvironment } from "../gate/relay.js";
+import { runningGate, transferGateEligible, transferThroughGate } from "../gate/transfer.js";
 import { createRemoteLeaser } from "../remote-lease.js";
 import type { ParsedTarArgs } from "./args.js";
 
