@@ -23,10 +23,10 @@ import {
   machineInfo,
   NODE,
   owned,
+  routeTimer,
   setUpJumpLab,
   startGate,
   teardown,
-  timeRun,
   writeControlMasterConfig,
 } from "./lib/lab.mjs";
 import { median, ms, p90 } from "./lib/stats.mjs";
@@ -159,17 +159,7 @@ async function bench() {
       route: [0, 0],
     };
   }
-  const measure = async (c, route = c.route) => {
-    const before = logins();
-    const r = await timeRun(...c.argv, c.env);
-    const delta = logins().map((n, i) => n - before[i]);
-    if (r.code !== 0 || delta[0] !== route[0] || delta[1] !== route[1]) {
-      throw new Error(
-        `${c.label}: exit ${r.code ?? r.signal}, logins on jaguar/mcgonagall ${delta.join("/")} (expected ${route.join("/")})\n${r.stderr}`,
-      );
-    }
-    return r.total;
-  };
+  const measure = routeTimer(logins);
   // Warm-up: the gate and the master open their connections (one login per hop each).
   await measure(cases.cpGate, [1, 1]);
   await measure(cases.scpMaster, [1, 1]);

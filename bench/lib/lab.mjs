@@ -356,6 +356,25 @@ export function loginCounter(servers) {
   return () => servers.map((s) => (readText(s.log).match(/Accepted publickey/g) ?? []).length);
 }
 
+/**
+ * Times one case `{ label, argv: [cmd, args], env, route }` and checks the route it took: the
+ * logins it caused on jaguar and mcgonagall must be `route` ([0, 0] through a warm gate or
+ * master). Returns the wall time in ms; throws with the client's stderr otherwise.
+ */
+export function routeTimer(logins) {
+  return async (c, route = c.route) => {
+    const before = logins();
+    const r = await timeRun(...c.argv, c.env);
+    const delta = logins().map((n, i) => n - before[i]);
+    if (r.code !== 0 || delta[0] !== route[0] || delta[1] !== route[1]) {
+      throw new Error(
+        `${c.label}: exit ${r.code ?? r.signal}, logins on jaguar/mcgonagall ${delta.join("/")} (expected ${route.join("/")})\n${r.stderr}`,
+      );
+    }
+    return r.total;
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Warm connection sharing: jumpgate's gate and OpenSSH's ControlMaster
 
